@@ -1,0 +1,23 @@
+// Package autograd is moetrain's compute core: tensors with gradients, a tape that
+// records operations as they run (define-by-run), reverse-mode Backward, the
+// differentiable ops a Mixtral-style model needs, and their kernels.
+//
+// Why define-by-run: MoE routing is data-dependent (the number of tokens each
+// expert receives changes every step), which a static graph cannot express
+// without padding. Ops run eagerly and append a backward closure to the Tape;
+// Backward replays the tape in reverse.
+//
+// Storage: a Tensor owns a contiguous row-major slice ([]float32 for training,
+// []float64 for gradient checks). Dense returns a zero-copy gorgonia.org/tensor
+// view of it, and FromDense wraps one, so values interoperate with gorgonia.
+//
+// Lifetimes: parameters (NewParam) live until dropped and accumulate gradients
+// across Backward calls until ZeroGrad. Tensors produced by a Tape are
+// intermediates: their buffers return to the tape's pool on Tape.Reset, so a
+// value needed past Reset must be copied (Tensor.Clone) first.
+//
+// Dimension legend used in shape comments across moetrain:
+// B batch, T sequence, N tokens (B*T), D model width, H heads, Hkv key/value
+// heads, Dh head width, E experts, K experts per token, F expert hidden width,
+// V vocabulary, M routed token slots (N*K).
+package autograd

@@ -1,0 +1,75 @@
+package autograd
+
+import "math/bits"
+
+// bufferPool keeps released buffers by size class, so that a training loop
+// whose shapes repeat (or vary within a class, as MoE expert loads do)
+// allocates nothing in steady state. Classes are multiples of 1/8 of the
+// enclosing power of two, so a buffer wastes at most 12.5% of its capacity.
+type bufferPool struct {
+	free32 map[int][][]float32
+	free64 map[int][][]float64
+}
+
+// sizeClass returns the capacity a buffer of n elements is allocated with.
+func sizeClass(n int) int {
+	if n <= 64 {
+		return n
+	}
+	step := 1 << (bits.Len(uint(n)) - 4) // 1/8 of the enclosing power of two
+	return (n + step - 1) / step * step
+}
+
+func (p *bufferPool) get32(n int) []float32 {
+	c := sizeClass(n)
+	if l := p.free32[c]; len(l) > 0 {
+		b := l[len(l)-1][:n]
+		p.free32[c] = l[:len(l)-1]
+		clear(b)
+		return b
+	}
+	return make([]float32, n, c)
+}
+
+func (p *bufferPool) get64(n int) []float64 {
+	c := sizeClass(n)
+	if l := p.free64[c]; len(l) > 0 {
+		b := l[len(l)-1][:n]
+		p.free64[c] = l[:len(l)-1]
+		clear(b)
+		return b
+	}
+	return make([]float64, n, c)
+}
+
+func (p *bufferPool) put32(b []float32) {
+	if b == nil || cap(b) != sizeClass(cap(b)) {
+		return
+	}
+	if p.free32 == nil {
+		p.free32 = map[int][][]float32{}
+	}
+	p.free32[cap(b)] = append(p.free32[cap(b)], b)
+}
+
+func (p *bufferPool) put64(b []float64) {
+	if b == nil || cap(b) != sizeClass(cap(b)) {
+		return
+	}
+	if p.free64 == nil {
+		p.free64 = map[int][][]float64{}
+	}
+	p.free64[cap(b)] = append(p.free64[cap(b)], b)
+}
+
+// put releases t's gradient, and its value unless t is a view, then clears t
+// so that use after release fails loudly.
+func (p *bufferPool) put(t *Tensor) {
+	p.put32(t.g32)
+	p.put64(t.g64)
+	if !t.isView() {
+		p.put32(t.f32)
+		p.put64(t.f64)
+	}
+	t.f32, t.f64, t.g32, t.g64 = nil, nil, nil, nil
+}
