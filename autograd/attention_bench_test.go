@@ -1,0 +1,94 @@
+package autograd
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// attnFlops counts the useful floating-point operations of a forward pass:
+// 2·Dh for each score and 2·Dh for its share of the output, over B·H·Tq·Tk
+// query-key pairs, half of which a causal mask skips.
+func attnFlops(c attnCase) float64 {
+	f := 4 * float64(c.b*c.h*c.tq*c.tk*c.dh)
+	if c.causal {
+		f /= 2
+	}
+	return f
+}
+
+// BenchmarkAttention sweeps sequence length and head layout in float32, for
+// the forward pass alone and forward plus backward. The backward pass is
+// counted as 2.5 forward passes (five block products to the forward's two),
+// not counting the scores it recomputes.
+func BenchmarkAttention(b *testing.B) {
+	for _, causal := range []bool{true, false} {
+		for _, t := range []int{128, 256, 512} {
+			for _, hd := range [][3]int{{4, 4, 64}, {8, 2, 32}, {8, 8, 64}} {
+				c := attnCase{8, t, t, hd[0], hd[1], hd[2], causal}
+				b.Run("fwd/"+c.String(), func(b *testing.B) { benchAttention(b, c, false) })
+				b.Run("fwdbwd/"+c.String(), func(b *testing.B) { benchAttention(b, c, true) })
+			}
+		}
+	}
+}
+
+// BenchmarkAttentionDecode times one KV-cache decode step: one query per
+// sequence against a cache of Tk keys.
+func BenchmarkAttentionDecode(b *testing.B) {
+	for _, tk := range []int{128, 512, 2048} {
+		c := attnCase{8, 1, tk, 8, 2, 64, true}
+		b.Run(c.String(), func(b *testing.B) { benchAttention(b, c, false) })
+	}
+}
+
+func benchAttention(b *testing.B, c attnCase, backward bool) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	q64, k64, v64 := c.inputs(rng)
+	q, k, v := ToFloat32(q64), ToFloat32(k64), ToFloat32(v64)
+	for _, x := range []*Tensor{q, k, v} {
+		x.SetRequiresGrad(backward)
+	}
+	w := ToFloat32(RandN(rng, 1, c.b*c.tq*c.h*c.dh)).F32()
+	tp := NewNoGradTape()
+	flops := attnFlops(c)
+	if backward {
+		tp = NewTape()
+		flops *= 3.5
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		out := tp.Attention(q, k, v, c.causal)
+		if backward {
+			if err := tp.Backward(tp.project(out, w)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		tp.Reset()
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// BenchmarkAttnBlockProduct compares BLAS with the plain loops on the block
+// products attention runs (a score tile q·kᵀ), to place attnGemmMinWork.
+func BenchmarkAttnBlockProduct(b *testing.B) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, sz := range [][3]int{{1, 4, 4}, {2, 2, 2}, {4, 4, 4}, {1, 8, 8}, {8, 8, 8}, {1, 16, 16}, {1, 64, 32}, {1, 64, 64}, {4, 16, 16}, {8, 8, 32}, {16, 16, 16}, {16, 16, 32}, {64, 64, 16}, {64, 64, 64}} {
+		m, n, k := sz[0], sz[1], sz[2]
+		a := ToFloat32(RandN(rng, 1, m*k)).F32()
+		bt := ToFloat32(RandN(rng, 1, n*k)).F32()
+		c := make([]float32, m*n)
+		for _, impl := range []struct {
+			name string
+			f    func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
+		}{{"blas", gemm[float32]}, {"loops", attnLoopGemm[float32]}} {
+			b.Run(fmt.Sprintf("%s/m%d_n%d_k%d", impl.name, m, n, k), func(b *testing.B) {
+				for range b.N {
+					impl.f(false, true, m, n, k, 1, a, k, bt, k, 0, c, n)
+				}
+				b.ReportMetric(2*float64(m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,339 @@
+package autograd
+
+import (
+	"math"
+	"runtime"
+	"unsafe"
+)
+
+// attnMaxTile bounds nq*nk*Dh for one block product. OpenBLAS runs products up
+// to this size on the calling thread, so goroutines running blocks side by side
+// never oversubscribe the cores with BLAS threads.
+const attnMaxTile = 1 << 18
+
+// attnGemmMinWork is the product size m*n*k below which block products run as
+// plain loops: a BLAS call costs more than it saves on tiny blocks.
+const attnGemmMinWork = 256
+
+// attnBlockSizes returns the query and key block sizes for head width dh.
+func attnBlockSizes(dh int) (bq, bk int) {
+	bq, bk = 64, 64
+	for bk > 16 && bq*bk*dh > attnMaxTile {
+		bk /= 2
+	}
+	return bq, bk
+}
+
+// attnScratch is one worker's block buffers.
+type attnScratch[T Float] struct {
+	s   []T // [bq,bk] scores, then probabilities, then score gradients
+	dp  []T // [bq,bk] probability gradients
+	acc []T // [bq,Dh] unnormalised output rows
+	m   []T // [bq] running row maxima
+	l   []T // [bq] running row sums
+}
+
+func newAttnScratch[T Float](d *attnDims) *attnScratch[T] {
+	tile := d.bq * d.bk
+	buf := make([]T, 2*tile+d.bq*d.dh+2*d.bq)
+	ws := &attnScratch[T]{}
+	ws.s, buf = buf[:tile], buf[tile:]
+	ws.dp, buf = buf[:tile], buf[tile:]
+	ws.acc, buf = buf[:d.bq*d.dh], buf[d.bq*d.dh:]
+	ws.m, ws.l = buf[:d.bq], buf[d.bq:]
+	return ws
+}
+
+// attnExp returns e^x: math.Exp for float64, attnExp32 for float32.
+func attnExp[T Float](x T) T {
+	if unsafe.Sizeof(x) == 4 {
+		return T(attnExp32(float32(x)))
+	}
+	return T(math.Exp(float64(x)))
+}
+
+// attnExpRow replaces each x in row by e^(x-shift) and returns their sum.
+func attnExpRow[T Float](row []T, shift T) T {
+	if len(row) > 0 && unsafe.Sizeof(shift) == 4 {
+		r32 := unsafe.Slice((*float32)(unsafe.Pointer(&row[0])), len(row))
+		return T(attnExpRow32(r32, float32(shift)))
+	}
+	var sum T
+	for j, x := range row {
+		e := T(math.Exp(float64(x - shift)))
+		row[j] = e
+		sum += e
+	}
+	return sum
+}
+
+func attnExpRow32(row []float32, shift float32) float32 {
+	var sum float32
+	for j, x := range row {
+		e := attnExp32(x - shift)
+		row[j] = e
+		sum += e
+	}
+	return sum
+}
+
+// attnExp2Frac[j] = 2^(j/32), the table attnExp32 scales by.
+var attnExp2Frac = func() (t [32]float64) {
+	for j := range t {
+		t[j] = math.Exp2(float64(j) / 32)
+	}
+	return t
+}()
+
+// attnExp32 returns e^x rounded to float32, within about half a unit in the
+// last place; NaN gives NaN. In float64 it clamps x to [-104, 88] (e^-104
+// rounds to a float32 0, e^88 is finite), writes x = (32m + j)·ln2/32 + r with
+// |r| <= ln2/64 and returns 2^m · 2^(j/32) · p(r), where p is the cubic Taylor
+// polynomial of e^r (truncation error < 6e-10).
+func attnExp32(x float32) float32 {
+	xd := float64(min(max(x, -104), 88))
+	n := int64(xd*(32/math.Ln2)+8192.5) - 8192 // round(x·32/ln2); the bias makes truncation floor
+	r := xd - float64(n)*(math.Ln2/32)
+	p := 1 + r*(1+r*(0.5+r*(1.0/6)))
+	return float32(p * attnExp2Frac[n&31] * math.Float64frombits(uint64(n>>5+1023)<<52))
+}
+
+// attnGemm is gemm for attention blocks: BLAS for large products, loops for
+// small ones.
+func attnGemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if m*n*k >= attnGemmMinWork {
+		gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	attnLoopGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// attnLoopGemm computes C = alpha·op(A)·op(B) + beta·C with plain loops, in
+// gemm's conventions.
+func attnLoopGemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	for i := 0; i < m; i++ {
+		crow := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(crow)
+		case 1:
+		default:
+			for j := range crow {
+				crow[j] *= beta
+			}
+		}
+		if !transA && transB { // C[i,j] += alpha · A[i,:] · B[j,:]
+			arow := a[i*lda : i*lda+k]
+			for j := range crow {
+				crow[j] += alpha * attnDot(arow, b[j*ldb:j*ldb+k])
+			}
+			continue
+		}
+		for p := 0; p < k; p++ { // C[i,:] += alpha · op(A)[i,p] · op(B)[p,:]
+			av := a[i*lda+p]
+			if transA {
+				av = a[p*lda+i]
+			}
+			av *= alpha
+			if av == 0 {
+				continue
+			}
+			if transB {
+				for j := range crow {
+					crow[j] += av * b[j*ldb+p]
+				}
+				continue
+			}
+			attnAxpy(av, b[p*ldb:p*ldb+n], crow)
+		}
+	}
+}
+
+// attnDot returns x·y for len(y) >= len(x).
+func attnDot[T Float](x, y []T) T {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// attnAxpy adds a·x to y for len(y) >= len(x).
+func attnAxpy[T Float](a T, x, y []T) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		y[i] += a * x[i]
+		y[i+1] += a * x[i+1]
+		y[i+2] += a * x[i+2]
+		y[i+3] += a * x[i+3]
+	}
+	for ; i < len(x); i++ {
+		y[i] += a * x[i]
+	}
+}
+
+// attnBufs holds the slices the backward pass reads and writes; a gradient
+// slice is nil when its input does not require grad.
+type attnBufs[T Float] struct {
+	q, k, v, o, do []T // values and the output gradient
+	lse, delta     []T // [B,H,Tq] row log-sum-exp and rowsum(dO ∘ O)
+	dq, dk, dv     []T
+}
+
+// attnBackward accumulates the gradients of q, k and v. Work items are
+// (batch, key/value head) pairs, which own disjoint slices of every gradient;
+// when there are too few of them to fill the cores it runs two passes instead,
+// dk and dv over key blocks and then dq over query blocks.
+func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T) {
+	g := &attnBufs[T]{
+		q: Values[T](q), k: Values[T](k), v: Values[T](v), o: Values[T](out), do: Grads[T](out),
+		lse: lse, delta: Values[T](tp.alloc(q.dtype, d.b*d.h*d.tq)),
+	}
+	if q.requiresGrad {
+		g.dq = gradOf[T](tp, q)
+	}
+	if k.requiresGrad {
+		g.dk = gradOf[T](tp, k)
+	}
+	if v.requiresGrad {
+		g.dv = gradOf[T](tp, v)
+	}
+	attnDelta(d, g)
+	nqb := (d.tq + d.bq - 1) / d.bq
+	nkb := (d.tk + d.bk - 1) / d.bk
+	pairs := d.b * d.hkv
+	tileCost := d.bq * d.bk * d.dh
+	if !attnUseTwoPass(pairs, nkb, runtime.GOMAXPROCS(0)) {
+		parallelFor(pairs, d.group*nqb*nkb*tileCost, func(lo, hi int) {
+			ws := newAttnScratch[T](d)
+			for it := lo; it < hi; it++ {
+				b, c := it/d.hkv, it%d.hkv
+				for h := c * d.group; h < (c+1)*d.group; h++ {
+					for kb := 0; kb < nkb; kb++ {
+						attnBackwardKeyBlock(d, ws, g, b, h, kb, true)
+					}
+				}
+			}
+		})
+		return
+	}
+	if g.dk != nil || g.dv != nil {
+		parallelFor(pairs*nkb, d.group*nqb*tileCost, func(lo, hi int) {
+			ws := newAttnScratch[T](d)
+			for it := lo; it < hi; it++ {
+				bc, kb := it/nkb, attnBlockOrder(it%nkb, nkb)
+				b, c := bc/d.hkv, bc%d.hkv
+				for h := c * d.group; h < (c+1)*d.group; h++ {
+					attnBackwardKeyBlock(d, ws, g, b, h, kb, false)
+				}
+			}
+		})
+	}
+	if g.dq != nil {
+		parallelFor(d.b*d.h*nqb, nkb*tileCost, func(lo, hi int) {
+			ws := newAttnScratch[T](d)
+			for it := lo; it < hi; it++ {
+				bh, qb := it/nqb, attnBlockOrder(it%nqb, nqb)
+				i1 := min((qb+1)*d.bq, d.tq)
+				for kb, kEnd := 0, d.keyEnd(i1); kb*d.bk < kEnd; kb++ {
+					attnBackwardTile(d, ws, g, bh/d.h, bh%d.h, qb, kb, true, false)
+				}
+			}
+		})
+	}
+}
+
+// attnUseTwoPass reports whether the two-pass backward schedule beats the
+// fused one for the given number of (batch, key/value head) pairs, key blocks
+// and workers. The fused schedule costs 5 block products per tile in
+// ceil(pairs/workers) rounds; the two-pass one 7 per tile spread evenly, which
+// needs at least one key block per worker.
+func attnUseTwoPass(pairs, nkb, workers int) bool {
+	rounds := (pairs + workers - 1) / workers
+	return 7*pairs < 5*workers*rounds && pairs*nkb >= workers
+}
+
+// attnDelta fills delta[b,h,i] = Σ_x dO[b,i,h,x]·O[b,i,h,x], the term the
+// softmax gradient subtracts from each row.
+func attnDelta[T Float](d *attnDims, g *attnBufs[T]) {
+	parallelFor(d.b*d.tq, d.h*d.dh, func(lo, hi int) {
+		for n := lo; n < hi; n++ { // n = b*Tq + i
+			b, i := n/d.tq, n%d.tq
+			for h := 0; h < d.h; h++ {
+				off := n*d.h*d.dh + h*d.dh
+				o, do := g.o[off:off+d.dh], g.do[off:off+d.dh]
+				var sum T
+				for x, ov := range o {
+					sum += ov * do[x]
+				}
+				g.delta[(b*d.h+h)*d.tq+i] = sum
+			}
+		}
+	})
+}
+
+// attnBackwardKeyBlock runs key block kb of head h against every query block
+// that sees it, accumulating dk and dv (and dq when withQ).
+func attnBackwardKeyBlock[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], b, h, kb int, withQ bool) {
+	first := 0
+	if d.causal {
+		first = max(kb*d.bk-d.off, 0) / d.bq // queries before it see none of the block
+	}
+	for qb := first; qb*d.bq < d.tq; qb++ {
+		attnBackwardTile(d, ws, g, b, h, qb, kb, withQ, true)
+	}
+}
+
+// attnBackwardTile recomputes the probabilities of query block qb against key
+// block kb and accumulates that tile's share of dq (wantQ) and of dk, dv
+// (wantKV):
+//
+//	P = exp(scale·Q·Kᵀ - lse)   dV += Pᵀ·dO   dP = dO·Vᵀ
+//	dS = P ∘ (dP - delta)       dQ += scale·dS·K   dK += scale·dSᵀ·Q
+func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], b, h, qb, kb int, wantQ, wantKV bool) {
+	i0, j0 := qb*d.bq, kb*d.bk
+	nq, nk := min(i0+d.bq, d.tq)-i0, min(j0+d.bk, d.tk)-j0
+	qs, ks := d.h*d.dh, d.hkv*d.dh
+	qoff := (b*d.tq+i0)*qs + h*d.dh
+	koff := (b*d.tk+j0)*ks + (h/d.group)*d.dh
+	rows := (b*d.h+h)*d.tq + i0 // index of row i0 in lse and delta
+	scale := T(d.scale)
+	s, dp := ws.s, ws.dp
+	attnGemm(false, true, nq, nk, d.dh, scale, g.q[qoff:], qs, g.k[koff:], ks, 0, s, d.bk)
+	for r := 0; r < nq; r++ {
+		row := s[r*d.bk : r*d.bk+nk]
+		vis := d.visible(i0+r, j0, nk)
+		attnExpRow(row[:vis], g.lse[rows+r])
+		clear(row[vis:])
+	}
+	if wantKV && g.dv != nil { // dV [nk,Dh] += Pᵀ · dO
+		attnGemm(true, false, nk, d.dh, nq, 1, s, d.bk, g.do[qoff:], qs, 1, g.dv[koff:], ks)
+	}
+	needQ, needK := wantQ && g.dq != nil, wantKV && g.dk != nil
+	if !needQ && !needK {
+		return
+	}
+	attnGemm(false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
+	for r := 0; r < nq; r++ {
+		row, dpr := s[r*d.bk:r*d.bk+nk], dp[r*d.bk:r*d.bk+nk]
+		delta := g.delta[rows+r]
+		for j := range row[:d.visible(i0+r, j0, nk)] {
+			row[j] *= dpr[j] - delta
+		}
+	}
+	if needQ { // dQ [nq,Dh] += scale · dS · K
+		attnGemm(false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)
+	}
+	if needK { // dK [nk,Dh] += scale · dSᵀ · Q
+		attnGemm(true, false, nk, d.dh, nq, scale, s, d.bk, g.q[qoff:], qs, 1, g.dk[koff:], ks)
+	}
+}

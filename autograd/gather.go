@@ -1,0 +1,158 @@
+package autograd
+
+import "fmt"
+
+// GatherRows returns the rows of x [N, ...] picked by idx: out[i] = x[idx[i]],
+// shape [len(idx), ...] (for x [N, D], out is [len(idx), D]). Indices may
+// repeat; the gradient of a repeated row is the sum over its copies. It
+// panics on a 0-D x or an index outside [0, N).
+func (tp *Tape) GatherRows(x *Tensor, idx []int32) *Tensor {
+	return tp.nnGatherRows("GatherRows", x, idx)
+}
+
+// ScatterAddRows returns out [n, ...] with out[idx[i]] += src[i] for every row
+// i of src [M, ...] (for src [M, D], out is [n, D]); rows of out that no index
+// names are zero. It is the adjoint of GatherRows: its gradient is a gather.
+// It panics on a 0-D src, len(idx) != M, n < 0, or an index outside [0, n).
+func (tp *Tape) ScatterAddRows(src *Tensor, idx []int32, n int) *Tensor {
+	if len(src.shape) == 0 || len(idx) != src.shape[0] || n < 0 {
+		panic(fmt.Sprintf("autograd.ScatterAddRows: src %v with %d indices into %d rows", src.shape, len(idx), n))
+	}
+	nnCheckIndex("ScatterAddRows", idx, n)
+	out := tp.alloc(src.dtype, append([]int{n}, src.shape[1:]...)...)
+	d := nnRowWidth(src)
+	if src.dtype == Float64 {
+		nnScatterAddRowsOp[float64](tp, src, out, idx, d)
+	} else {
+		nnScatterAddRowsOp[float32](tp, src, out, idx, d)
+	}
+	return out
+}
+
+// TakeAlongLastAxis picks K elements from each row of x [..., C]: with R
+// rows, idx holds R*K column indices (row-major [R, K]) and out[r, k] =
+// x[r, idx[r*K+k]], shape [..., K]. Columns may repeat within a row. It panics
+// on a 0-D x, a len(idx) that is not a multiple of R, or an index outside
+// [0, C).
+func (tp *Tape) TakeAlongLastAxis(x *Tensor, idx []int32) *Tensor {
+	if len(x.shape) == 0 {
+		panic("autograd.TakeAlongLastAxis: 0-D tensor has no last axis")
+	}
+	rows, cols := numel(x.shape[:len(x.shape)-1]), x.shape[len(x.shape)-1]
+	k := 0
+	switch {
+	case rows > 0 && len(idx)%rows == 0:
+		k = len(idx) / rows
+	case rows == 0 && len(idx) == 0:
+	default:
+		panic(fmt.Sprintf("autograd.TakeAlongLastAxis: %d indices for %d rows of x %v", len(idx), rows, x.shape))
+	}
+	nnCheckIndex("TakeAlongLastAxis", idx, cols)
+	shape := append(append(make([]int, 0, len(x.shape)), x.shape[:len(x.shape)-1]...), k)
+	out := tp.alloc(x.dtype, shape...)
+	if x.dtype == Float64 {
+		nnTakeAlongOp[float64](tp, x, out, idx, rows, cols, k)
+	} else {
+		nnTakeAlongOp[float32](tp, x, out, idx, rows, cols, k)
+	}
+	return out
+}
+
+// nnGatherRows is GatherRows and Embedding, with op naming the caller in panics.
+func (tp *Tape) nnGatherRows(op string, x *Tensor, idx []int32) *Tensor {
+	if len(x.shape) == 0 {
+		panic(fmt.Sprintf("autograd.%s: 0-D tensor has no rows", op))
+	}
+	nnCheckIndex(op, idx, x.shape[0])
+	out := tp.alloc(x.dtype, append([]int{len(idx)}, x.shape[1:]...)...)
+	d := nnRowWidth(x)
+	if x.dtype == Float64 {
+		nnGatherRowsOp[float64](tp, x, out, idx, d)
+	} else {
+		nnGatherRowsOp[float32](tp, x, out, idx, d)
+	}
+	return out
+}
+
+func nnGatherRowsOp[T Float](tp *Tape, x, out *Tensor, idx []int32, d int) {
+	nnGatherAdd(Values[T](out), Values[T](x), idx, d)
+	tp.record(out, func() {
+		nnScatterAdd(gradOf[T](tp, x), Grads[T](out), idx, d, x.shape[0])
+	}, x)
+}
+
+func nnScatterAddRowsOp[T Float](tp *Tape, src, out *Tensor, idx []int32, d int) {
+	nnScatterAdd(Values[T](out), Values[T](src), idx, d, out.shape[0])
+	tp.record(out, func() {
+		nnGatherAdd(gradOf[T](tp, src), Grads[T](out), idx, d)
+	}, src)
+}
+
+func nnTakeAlongOp[T Float](tp *Tape, x, out *Tensor, idx []int32, rows, cols, k int) {
+	xv, ov := Values[T](x), Values[T](out)
+	parallelFor(rows, k, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr := xv[r*cols : (r+1)*cols]
+			for j, c := range idx[r*k : (r+1)*k] {
+				ov[r*k+j] = xr[c]
+			}
+		}
+	})
+	tp.record(out, func() {
+		dx, dy := gradOf[T](tp, x), Grads[T](out)
+		parallelFor(rows, k, func(lo, hi int) { // rows are disjoint: no races
+			for r := lo; r < hi; r++ {
+				dxr := dx[r*cols : (r+1)*cols]
+				for j, c := range idx[r*k : (r+1)*k] {
+					dxr[c] += dy[r*k+j]
+				}
+			}
+		})
+	}, x)
+}
+
+// nnGatherAdd adds src[idx[i]] to dst[i] for each i, rows of width d.
+func nnGatherAdd[T Float](dst, src []T, idx []int32, d int) {
+	parallelFor(len(idx), d, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			s, o := src[int(idx[i])*d:][:d], dst[i*d:][:d]
+			for j, v := range s {
+				o[j] += v
+			}
+		}
+	})
+}
+
+// nnScatterAdd adds src[i] to dst[idx[i]] for each i, rows of width d, dst
+// with n rows. Each worker owns a range of destination rows and walks all of
+// idx in order, so every row sums its sources in index order whatever the
+// number of workers: the result is deterministic and race-free.
+func nnScatterAdd[T Float](dst, src []T, idx []int32, d, n int) {
+	if n == 0 || d == 0 {
+		return
+	}
+	parallelFor(n, max(1, len(idx)*d/n), func(lo, hi int) {
+		for i, r := range idx {
+			if int(r) < lo || int(r) >= hi {
+				continue
+			}
+			s, o := src[i*d:][:d], dst[int(r)*d:][:d]
+			for j, v := range s {
+				o[j] += v
+			}
+		}
+	})
+}
+
+// nnCheckIndex panics unless every index lies in [0, n).
+func nnCheckIndex(op string, idx []int32, n int) {
+	for i, v := range idx {
+		if v < 0 || int(v) >= n {
+			panic(fmt.Sprintf("autograd.%s: index %d at position %d is outside [0, %d)", op, v, i, n))
+		}
+	}
+}
+
+// nnRowWidth returns the number of elements in one slice along the first
+// axis of x.
+func nnRowWidth(x *Tensor) int { return numel(x.shape[1:]) }

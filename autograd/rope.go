@@ -1,0 +1,148 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+)
+
+// RoPE applies rotary position embeddings to x [B, T, H, Dh] in the
+// rotate_half convention of Hugging Face Llama/Mixtral: with half = Dh/2, the
+// pair (x[i], x[i+half]) at position p = posOffset+t is rotated by the angle
+// p · theta^(-2i/Dh). posOffset is the position of the first of the T steps
+// (the length of a KV cache). The cos/sin tables are computed once per
+// (Dh, theta) and grown as positions beyond them are requested, so steady
+// training or decoding does no trigonometry. It panics unless x is 4-D with
+// an even Dh, theta > 0 and posOffset >= 0.
+func (tp *Tape) RoPE(x *Tensor, theta float64, posOffset int) *Tensor {
+	if len(x.shape) != 4 || x.shape[3]%2 != 0 {
+		panic(fmt.Sprintf("autograd.RoPE: x must be [B, T, H, Dh] with even Dh, got %v", x.shape))
+	}
+	if !(theta > 0) || math.IsInf(theta, 1) || posOffset < 0 {
+		panic(fmt.Sprintf("autograd.RoPE: theta %v and posOffset %d must be positive and non-negative", theta, posOffset))
+	}
+	t, h, dh := x.shape[1], x.shape[2], x.shape[3]
+	out := tp.alloc(x.dtype, x.shape...)
+	if x.Len() == 0 {
+		return out
+	}
+	tab := nnRopeTables(dh, theta, posOffset+t)
+	lo, hi := posOffset*dh/2, (posOffset+t)*dh/2 // table rows posOffset..posOffset+T-1
+	if x.dtype == Float64 {
+		nnRopeOp(tp, x, out, tab.cos64[lo:hi], tab.sin64[lo:hi], t, h, dh)
+	} else {
+		nnRopeOp(tp, x, out, tab.cos32[lo:hi], tab.sin32[lo:hi], t, h, dh)
+	}
+	return out
+}
+
+func nnRopeOp[T Float](tp *Tape, x, out *Tensor, cos, sin []T, t, h, dh int) {
+	rows := x.Len() / dh
+	nnRopeRotate(Values[T](out), Values[T](x), cos, sin, rows, t, h, dh, false)
+	tp.record(out, func() {
+		nnRopeRotate(gradOf[T](tp, x), Grads[T](out), cos, sin, rows, t, h, dh, true)
+	}, x)
+}
+
+// nnRopeRotate adds the rotation of src to dst for rows of Dh elements
+// ordered [B, T, H]; inverse rotates by the negated angle, which is the
+// adjoint of the orthogonal rotation (the backward pass).
+func nnRopeRotate[T Float](dst, src, cos, sin []T, rows, t, h, dh int, inverse bool) {
+	half := dh / 2
+	parallelFor(rows, 2*dh, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			pos := (r / h) % t
+			c, s := cos[pos*half:][:half], sin[pos*half:][:half]
+			x1, x2 := src[r*dh:][:half], src[r*dh+half:][:half]
+			y1, y2 := dst[r*dh:][:half], dst[r*dh+half:][:half]
+			if inverse {
+				for i := range c {
+					y1[i] += x1[i]*c[i] + x2[i]*s[i]
+					y2[i] += x2[i]*c[i] - x1[i]*s[i]
+				}
+				continue
+			}
+			for i := range c {
+				y1[i] += x1[i]*c[i] - x2[i]*s[i]
+				y2[i] += x2[i]*c[i] + x1[i]*s[i]
+			}
+		}
+	})
+}
+
+// nnRopeTable holds cos and sin of pos · theta^(-2i/Dh) for positions
+// [0, npos) and i in [0, Dh/2), laid out [npos, Dh/2], in both dtypes. A
+// published table is never modified.
+type nnRopeTable struct {
+	npos         int
+	cos64, sin64 []float64
+	cos32, sin32 []float32
+}
+
+type nnRopeKey struct {
+	dh    int
+	theta float64
+}
+
+// nnRopeEntry is the cache slot of one (Dh, theta): readers load the current
+// table without locking; growth happens under mu and publishes a new table.
+type nnRopeEntry struct {
+	mu  sync.Mutex
+	tab atomic.Pointer[nnRopeTable]
+}
+
+// nnRopeCache maps nnRopeKey to *nnRopeEntry. Models use one or two
+// (Dh, theta) pairs, so it stays small; tapes on many goroutines share it.
+var nnRopeCache sync.Map
+
+// nnRopeTables returns a table covering at least positions [0, npos).
+func nnRopeTables(dh int, theta float64, npos int) *nnRopeTable {
+	key := nnRopeKey{dh, theta}
+	v, ok := nnRopeCache.Load(key)
+	if !ok {
+		v, _ = nnRopeCache.LoadOrStore(key, &nnRopeEntry{})
+	}
+	e := v.(*nnRopeEntry)
+	if tab := e.tab.Load(); tab != nil && tab.npos >= npos {
+		return tab
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tab := e.tab.Load()
+	if tab != nil && tab.npos >= npos {
+		return tab
+	}
+	size := 64 // grow geometrically, so decoding one position at a time rebuilds rarely
+	if tab != nil {
+		size = 2 * tab.npos
+	}
+	for size < npos {
+		size *= 2
+	}
+	tab = nnNewRopeTable(dh, theta, size)
+	e.tab.Store(tab)
+	return tab
+}
+
+// nnNewRopeTable computes the table for positions [0, npos) in float64.
+func nnNewRopeTable(dh int, theta float64, npos int) *nnRopeTable {
+	half := dh / 2
+	n := npos * half
+	tab := &nnRopeTable{npos: npos,
+		cos64: make([]float64, n), sin64: make([]float64, n),
+		cos32: make([]float32, n), sin32: make([]float32, n)}
+	inv := make([]float64, half) // theta^(-2i/Dh)
+	for i := range inv {
+		inv[i] = math.Pow(theta, -float64(2*i)/float64(dh))
+	}
+	for p := 0; p < npos; p++ {
+		for i, f := range inv {
+			s, c := math.Sincos(float64(p) * f)
+			j := p*half + i
+			tab.cos64[j], tab.sin64[j] = c, s
+			tab.cos32[j], tab.sin32[j] = float32(c), float32(s)
+		}
+	}
+	return tab
+}

@@ -1,0 +1,198 @@
+package autograd
+
+import (
+	"fmt"
+	"math"
+)
+
+// Softmax returns exp(x) / sum(exp(x)) along the last axis of x (any rank),
+// computed stably by subtracting each row's maximum. The output has x's
+// shape. It panics on a 0-D tensor.
+func (tp *Tape) Softmax(x *Tensor) *Tensor {
+	rows, cols := nnRows("Softmax", x)
+	out := tp.alloc(x.dtype, x.shape...)
+	if x.dtype == Float64 {
+		nnSoftmaxOp[float64](tp, x, out, rows, cols)
+	} else {
+		nnSoftmaxOp[float32](tp, x, out, rows, cols)
+	}
+	return out
+}
+
+// LogSoftmax returns x - logsumexp(x) along the last axis of x (any rank),
+// with x's shape. It panics on a 0-D tensor.
+func (tp *Tape) LogSoftmax(x *Tensor) *Tensor {
+	rows, cols := nnRows("LogSoftmax", x)
+	out := tp.alloc(x.dtype, x.shape...)
+	if x.dtype == Float64 {
+		nnLogSoftmaxOp[float64](tp, x, out, rows, cols)
+	} else {
+		nnLogSoftmaxOp[float32](tp, x, out, rows, cols)
+	}
+	return out
+}
+
+// LogSumExp returns log(sum(exp(x))) along the last axis of x: x [..., C]
+// gives [...]; a 1-D x gives [1]. An empty last axis gives -Inf. It panics
+// on a 0-D tensor.
+func (tp *Tape) LogSumExp(x *Tensor) *Tensor {
+	rows, cols := nnRows("LogSumExp", x)
+	shape := x.shape[:len(x.shape)-1]
+	if len(shape) == 0 {
+		shape = []int{1}
+	}
+	out := tp.alloc(x.dtype, shape...)
+	if cols == 0 { // the log of an empty sum
+		for i := range out.Len() {
+			out.Set(i, math.Inf(-1))
+		}
+		return out
+	}
+	if x.dtype == Float64 {
+		nnLogSumExpOp[float64](tp, x, out, rows, cols)
+	} else {
+		nnLogSumExpOp[float32](tp, x, out, rows, cols)
+	}
+	return out
+}
+
+func nnSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
+	xv, yv := Values[T](x), Values[T](out)
+	parallelFor(rows, 8*cols, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr := xv[r*cols:(r+1)*cols], yv[r*cols:(r+1)*cols]
+			inv := T(1 / nnExpShift(yr, xr, nnRowMax(xr)))
+			for i := range yr {
+				yr[i] *= inv
+			}
+		}
+	})
+	tp.record(out, func() {
+		dy, dx := Grads[T](out), gradOf[T](tp, x)
+		parallelFor(rows, 4*cols, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				yr, dyr, dxr := yv[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
+				dot := T(nnDot(yr, dyr)) // dx = y ⊙ (dy - <y, dy>)
+				for i, y := range yr {
+					dxr[i] += y * (dyr[i] - dot)
+				}
+			}
+		})
+	}, x)
+}
+
+func nnLogSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
+	xv, yv := Values[T](x), Values[T](out)
+	parallelFor(rows, 8*cols, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			xr, yr := xv[r*cols:(r+1)*cols], yv[r*cols:(r+1)*cols]
+			lse := T(nnLogSumExpRow(xr))
+			for i, v := range xr {
+				yr[i] = v - lse
+			}
+		}
+	})
+	tp.record(out, func() {
+		dy, dx := Grads[T](out), gradOf[T](tp, x)
+		parallelFor(rows, 8*cols, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				yr, dyr, dxr := yv[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
+				sum := T(nnSum(dyr)) // dx = dy - softmax(x) · sum(dy)
+				for i, y := range yr {
+					dxr[i] += dyr[i] - nnExp(y)*sum
+				}
+			}
+		})
+	}, x)
+}
+
+func nnLogSumExpOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
+	xv, ov := Values[T](x), Values[T](out)
+	parallelFor(rows, 8*cols, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ov[r] = T(nnLogSumExpRow(xv[r*cols : (r+1)*cols]))
+		}
+	})
+	tp.record(out, func() {
+		dy, dx := Grads[T](out), gradOf[T](tp, x)
+		parallelFor(rows, 8*cols, func(lo, hi int) {
+			for r := lo; r < hi; r++ {
+				xr, dxr := xv[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
+				lse, g := ov[r], dy[r] // dx = dy · softmax(x)
+				for i, v := range xr {
+					dxr[i] += g * nnExp(v-lse)
+				}
+			}
+		})
+	}, x)
+}
+
+// nnRows splits x into rows along its last axis: rows x cols = x.Len().
+func nnRows(op string, x *Tensor) (rows, cols int) {
+	if len(x.shape) == 0 {
+		panic(fmt.Sprintf("autograd.%s: 0-D tensor has no last axis", op))
+	}
+	cols = x.shape[len(x.shape)-1]
+	if cols == 0 {
+		return 0, 0
+	}
+	return x.Len() / cols, cols
+}
+
+// nnRowMax returns the largest element of a non-empty row (NaN if the first
+// element is NaN; later NaNs are skipped, and propagate through the sum).
+func nnRowMax[T Float](x []T) T {
+	m := x[0]
+	for _, v := range x[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// nnExpShift writes dst[i] = exp(src[i] - m) and returns the sum of dst,
+// accumulated in float64.
+func nnExpShift[T Float](dst, src []T, m T) float64 {
+	dst = dst[:len(src)]
+	var s float64
+	for i, v := range src {
+		e := nnExp(v - m)
+		dst[i] = e
+		s += float64(e)
+	}
+	return s
+}
+
+// nnLogSumExpRow returns log(sum(exp(x))) of a non-empty row, stably, in
+// float64. A row whose maximum is infinite gives that infinity.
+func nnLogSumExpRow[T Float](x []T) float64 {
+	m := nnRowMax(x)
+	if math.IsInf(float64(m), 0) {
+		return float64(m)
+	}
+	var s float64
+	for _, v := range x {
+		s += float64(nnExp(v - m))
+	}
+	return float64(m) + math.Log(s)
+}
+
+// nnDot returns <a, b> accumulated in float64.
+func nnDot[T Float](a, b []T) float64 {
+	b = b[:len(a)]
+	var s float64
+	for i, v := range a {
+		s += float64(v) * float64(b[i])
+	}
+	return s
+}
+
+// nnSum returns the sum of x accumulated in float64.
+func nnSum[T Float](x []T) float64 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return s
+}

@@ -1,0 +1,219 @@
+package configs
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// rawValue is one value as a source wrote it, before conversion to its key's type.
+type rawValue struct {
+	node     *yaml.Node // its YAML reading: a scalar, sequence or mapping node
+	text     string     // the original text, for values given as strings (env, --set, flags)
+	fromText bool       // whether text is set
+}
+
+// textValue reads s, a value from the environment, --set or a flag, as a YAML scalar or flow list.
+func textValue(s string) rawValue {
+	var doc yaml.Node
+	node := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
+	if strings.TrimSpace(s) == "" {
+		node.Tag = "!!null"
+	} else if err := yaml.Unmarshal([]byte(s), &doc); err == nil && len(doc.Content) == 1 {
+		node = doc.Content[0]
+	}
+	return rawValue{node: node, text: s, fromText: true}
+}
+
+// display returns the value as the user wrote it, for error messages.
+func (r rawValue) display() string {
+	if r.fromText {
+		return r.text
+	}
+	return displayNode(r.node)
+}
+
+func displayNode(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value
+	case yaml.SequenceNode:
+		parts := make([]string, len(n.Content))
+		for i, c := range n.Content {
+			parts[i] = displayNode(c)
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case yaml.MappingNode:
+		parts := make([]string, 0, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			parts = append(parts, n.Content[i].Value+": "+displayNode(n.Content[i+1]))
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case yaml.AliasNode:
+		return displayNode(n.Alias)
+	}
+	return ""
+}
+
+// describeType names what a key of type t accepts, for error messages.
+func describeType(t reflect.Type) string {
+	switch {
+	case t == layerFreqType:
+		return "an integer or a list of 0/1, one per layer"
+	case t == expertCountType:
+		return "an integer or a list of integers, one per MoE layer"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64:
+		return "an integer"
+	case reflect.Float64:
+		return "a number"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return "a string"
+}
+
+// convertError is a value that does not fit its key's type.
+type convertError struct{ msg, hint string }
+
+// convert turns r into a value of f's type: int, int64, float64, bool, string, LayerFreq or ExpertCount.
+func convert(f *field, r rawValue) (any, *convertError) {
+	node := r.node
+	for node.Kind == yaml.AliasNode {
+		node = node.Alias
+	}
+	listType := f.typ == layerFreqType || f.typ == expertCountType
+	if listType && r.fromText && node.Kind == yaml.ScalarNode && strings.Contains(r.text, ",") {
+		node = textValue("[" + r.text + "]").node
+	}
+	isString := f.typ.Kind() == reflect.String
+	if isString && r.fromText {
+		return convertString(node, r), nil
+	}
+	want := describeType(f.typ)
+	switch node.Kind {
+	case yaml.MappingNode:
+		return nil, &convertError{fmt.Sprintf("expects %s, not a mapping", want),
+			fmt.Sprintf("%s is a single value, not a section", f.key)}
+	case yaml.SequenceNode:
+		if !listType {
+			return nil, &convertError{fmt.Sprintf("expects %s, not a list", want), ""}
+		}
+		return convertList(f, node)
+	}
+	if isString {
+		return convertString(node, r), nil
+	}
+	if node.Tag == "!!null" {
+		return nil, &convertError{"has no value", fmt.Sprintf("give %s", want)}
+	}
+	switch {
+	case f.typ == layerFreqType:
+		n, err := parseInt(node.Value, want)
+		return EveryLayer(int(n)), err
+	case f.typ == expertCountType:
+		n, err := parseInt(node.Value, want)
+		return Experts(int(n)), err
+	}
+	switch f.typ.Kind() {
+	case reflect.Int:
+		n, err := parseInt(node.Value, want)
+		return int(n), err
+	case reflect.Int64:
+		return parseInt(node.Value, want)
+	case reflect.Float64:
+		return parseFloat(node.Value)
+	case reflect.Bool:
+		return parseBool(node.Value)
+	}
+	panic("configs: no conversion to " + f.typ.String())
+}
+
+// convertString reads a string key from a scalar node. Text from the command line or the
+// environment is taken as it is, unless it is a quoted YAML string; a YAML null is "".
+func convertString(node *yaml.Node, r rawValue) any {
+	quoted := node.Kind == yaml.ScalarNode && node.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0
+	switch {
+	case r.fromText && !quoted:
+		return r.text
+	case node.Tag == "!!null":
+		return ""
+	}
+	return node.Value
+}
+
+// convertList reads the list form of moe.layer_freq or moe.num_experts.
+func convertList(f *field, node *yaml.Node) (any, *convertError) {
+	ints := make([]int, 0, len(node.Content))
+	for i, item := range node.Content {
+		for item.Kind == yaml.AliasNode {
+			item = item.Alias
+		}
+		if item.Kind != yaml.ScalarNode {
+			return nil, &convertError{fmt.Sprintf("entry %d is not a single integer", i), ""}
+		}
+		if f.typ == layerFreqType {
+			b, err := parseBool(item.Value)
+			if err != nil {
+				return nil, &convertError{fmt.Sprintf("entry %d is %q, not 0 or 1", i, item.Value),
+					"write 1 for an MoE layer and 0 for a dense layer"}
+			}
+			ints = append(ints, map[bool]int{false: 0, true: 1}[b.(bool)])
+			continue
+		}
+		n, err := parseInt(item.Value, "an integer")
+		if err != nil {
+			return nil, &convertError{fmt.Sprintf("entry %d: %s", i, err.msg), err.hint}
+		}
+		ints = append(ints, int(n))
+	}
+	if f.typ == expertCountType {
+		return ExpertsPerLayer(ints...), nil
+	}
+	pattern := make([]bool, len(ints))
+	for i, v := range ints {
+		pattern[i] = v == 1
+	}
+	return LayerPattern(pattern...), nil
+}
+
+// parseInt reads a decimal integer; a number with no fractional part ("1e3", "300.0") is accepted too.
+func parseInt(s, want string) (int64, *convertError) {
+	s = strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	if x, err := strconv.ParseFloat(s, 64); err == nil && x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+		return int64(x), nil
+	}
+	return 0, &convertError{fmt.Sprintf("cannot parse %q as an integer", s), fmt.Sprintf("give %s", want)}
+}
+
+// parseFloat reads a finite decimal number such as 3e-4 or 0.1.
+func parseFloat(s string) (any, *convertError) {
+	s = strings.TrimSpace(s)
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, &convertError{fmt.Sprintf("cannot parse %q as a number", s), "give a decimal number such as 0.1 or 3e-4"}
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return nil, &convertError{fmt.Sprintf("%q is not a finite number", s), "give a decimal number such as 0.1 or 3e-4"}
+	}
+	return x, nil
+}
+
+// parseBool reads true/false, yes/no, on/off or 1/0, in any case.
+func parseBool(s string) (any, *convertError) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0":
+		return false, nil
+	}
+	return nil, &convertError{fmt.Sprintf("cannot parse %q as a boolean", s), "give true or false"}
+}

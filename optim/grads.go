@@ -1,0 +1,77 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/moetrain/moetrain/autograd"
+)
+
+// ClipGradNorm computes the global L2 norm of all gradients (accumulated in
+// float64) and, when maxNorm > 0 and the norm exceeds it, scales every
+// gradient in place by maxNorm/norm. It returns the norm before clipping.
+// Parameters without a gradient buffer contribute nothing. A non-finite norm
+// (a NaN or Inf gradient) is returned as is and leaves the gradients
+// untouched: check it, or GradsFinite, before stepping. The result does not
+// depend on GOMAXPROCS.
+func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
+	var sum float64
+	for _, p := range params {
+		if !p.HasGrad() {
+			continue
+		}
+		if p.DType() == autograd.Float64 {
+			sum += reduce(autograd.Grads[float64](p), opSumSquares, 0)
+		} else {
+			sum += reduce(autograd.Grads[float32](p), opSumSquares, 0)
+		}
+	}
+	norm := math.Sqrt(sum)
+	if maxNorm <= 0 || !(norm > maxNorm) || math.IsInf(norm, 0) {
+		return norm
+	}
+	scale := maxNorm / norm
+	for _, p := range params {
+		if !p.HasGrad() {
+			continue
+		}
+		if p.DType() == autograd.Float64 {
+			reduce(autograd.Grads[float64](p), opScale, scale)
+		} else {
+			reduce(autograd.Grads[float32](p), opScale, scale)
+		}
+	}
+	return norm
+}
+
+// GradsFinite reports whether every gradient is free of NaN and Inf; if not,
+// firstBad names the first parameter (in params order) with a bad value, or
+// gives its index when it has no name. Parameters without a gradient buffer
+// are skipped.
+func GradsFinite(params []*autograd.Tensor) (ok bool, firstBad string) {
+	for i, p := range params {
+		if !p.HasGrad() {
+			continue
+		}
+		var bad float64
+		if p.DType() == autograd.Float64 {
+			bad = reduce(autograd.Grads[float64](p), opNonFinite, 0)
+		} else {
+			bad = reduce(autograd.Grads[float32](p), opNonFinite, 0)
+		}
+		if bad != 0 {
+			if p.Name == "" {
+				return false, fmt.Sprintf("params[%d]", i)
+			}
+			return false, p.Name
+		}
+	}
+	return true, ""
+}
+
+// ZeroGrad clears every parameter's gradient, keeping the buffers.
+func ZeroGrad(params []*autograd.Tensor) {
+	for _, p := range params {
+		p.ZeroGrad()
+	}
+}
