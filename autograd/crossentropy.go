@@ -6,8 +6,9 @@ import "fmt"
 // softmax(logits) as a [1] tensor, fused so that no [N, V] probability tensor
 // is stored: logits [..., V] hold N = Len/V rows and targets holds N class
 // ids. Rows whose target equals ignoreIndex are skipped and do not count in
-// the mean; if every row is ignored the loss is 0 and so is its gradient. It
-// panics on a 0-D logits, len(targets) != N, or a target outside [0, V) that
+// the mean; if every row is ignored the loss is 0 and so is its gradient.
+// targets is kept for Backward and must not change before it. It panics on a
+// 0-D logits, len(targets) != N, or a target outside [0, V) that
 // is not ignoreIndex.
 func (tp *Tape) CrossEntropy(logits *Tensor, targets []int32, ignoreIndex int32) *Tensor {
 	rows, cols := nnRows("CrossEntropy", logits)

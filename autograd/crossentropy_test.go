@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -130,4 +131,24 @@ func TestCrossEntropyPanics(t *testing.T) {
 			NewNoGradTape().CrossEntropy(x, tc.targets, nnIgnore)
 		})
 	}
+}
+
+func ExampleTape_CrossEntropy() {
+	logits := FromSlice([]float32{
+		2, 0, 0, // row 0: target 0, the most likely class
+		0, 0, 0, // row 1: ignored
+	}, 2, 3)
+	logits.SetRequiresGrad(true)
+	tp := NewTape()
+	loss := tp.CrossEntropy(logits, []int32{0, -100}, -100)
+	if err := tp.Backward(loss); err != nil {
+		panic(err)
+	}
+	fmt.Printf("loss %.4f\n", loss.Item())
+	fmt.Printf("grad row 0 %.4f\n", logits.Grad().F32()[:3])
+	fmt.Printf("grad row 1 %.4f\n", logits.Grad().F32()[3:])
+	// Output:
+	// loss 0.2395
+	// grad row 0 [-0.2130 0.1065 0.1065]
+	// grad row 1 [0.0000 0.0000 0.0000]
 }

@@ -4,8 +4,9 @@ import "fmt"
 
 // GatherRows returns the rows of x [N, ...] picked by idx: out[i] = x[idx[i]],
 // shape [len(idx), ...] (for x [N, D], out is [len(idx), D]). Indices may
-// repeat; the gradient of a repeated row is the sum over its copies. It
-// panics on a 0-D x or an index outside [0, N).
+// repeat; the gradient of a repeated row is the sum over its copies. idx is
+// kept for Backward and must not change before it. It panics on a 0-D x or
+// an index outside [0, N).
 func (tp *Tape) GatherRows(x *Tensor, idx []int32) *Tensor {
 	return tp.nnGatherRows("GatherRows", x, idx)
 }
@@ -13,7 +14,8 @@ func (tp *Tape) GatherRows(x *Tensor, idx []int32) *Tensor {
 // ScatterAddRows returns out [n, ...] with out[idx[i]] += src[i] for every row
 // i of src [M, ...] (for src [M, D], out is [n, D]); rows of out that no index
 // names are zero. It is the adjoint of GatherRows: its gradient is a gather.
-// It panics on a 0-D src, len(idx) != M, n < 0, or an index outside [0, n).
+// idx is kept for Backward and must not change before it. It panics on a
+// 0-D src, len(idx) != M, n < 0, or an index outside [0, n).
 func (tp *Tape) ScatterAddRows(src *Tensor, idx []int32, n int) *Tensor {
 	if len(src.shape) == 0 || len(idx) != src.shape[0] || n < 0 {
 		panic(fmt.Sprintf("autograd.ScatterAddRows: src %v with %d indices into %d rows", src.shape, len(idx), n))
@@ -31,9 +33,9 @@ func (tp *Tape) ScatterAddRows(src *Tensor, idx []int32, n int) *Tensor {
 
 // TakeAlongLastAxis picks K elements from each row of x [..., C]: with R
 // rows, idx holds R*K column indices (row-major [R, K]) and out[r, k] =
-// x[r, idx[r*K+k]], shape [..., K]. Columns may repeat within a row. It panics
-// on a 0-D x, a len(idx) that is not a multiple of R, or an index outside
-// [0, C).
+// x[r, idx[r*K+k]], shape [..., K]. Columns may repeat within a row. idx is
+// kept for Backward and must not change before it. It panics on a 0-D x, a
+// len(idx) that is not a multiple of R, or an index outside [0, C).
 func (tp *Tape) TakeAlongLastAxis(x *Tensor, idx []int32) *Tensor {
 	if len(x.shape) == 0 {
 		panic("autograd.TakeAlongLastAxis: 0-D tensor has no last axis")

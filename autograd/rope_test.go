@@ -119,3 +119,12 @@ func TestRoPEPanics(t *testing.T) {
 		})
 	}
 }
+
+func ExampleTape_RoPE() {
+	// One head of width 2 at positions 0 and 1 (theta is irrelevant when
+	// Dh = 2: the only frequency is 1 radian per position).
+	x := FromSlice([]float64{1, 0, 1, 0}, 1, 2, 1, 2) // [B, T, H, Dh]
+	y := NewNoGradTape().RoPE(x, 10000, 0)
+	fmt.Printf("%.4f\n", y.F64())
+	// Output: [1.0000 0.0000 0.5403 0.8415]
+}

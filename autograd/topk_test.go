@@ -112,3 +112,11 @@ func TestTopKPanics(t *testing.T) {
 		})
 	}
 }
+
+func ExampleTape_TopK() {
+	// Router scores for two tokens over four experts; pick two per token.
+	scores := FromSlice([]float32{0.1, 0.5, 0.5, 0.2, 0.9, 0.0, 0.3, 0.4}, 2, 4)
+	vals, experts := NewNoGradTape().TopK(scores, 2)
+	fmt.Println(vals.F32(), experts)
+	// Output: [0.5 0.5 0.9 0.4] [1 2 0 3]
+}

@@ -32,7 +32,7 @@ func referenceMoE(tp *autograd.Tape, m *MoE, x *autograd.Tensor, rt *router.Rout
 			g := tp.MatMul(xt, tp.Select(m.Experts.W1, e), false, true)
 			u := tp.MatMul(xt, tp.Select(m.Experts.W3, e), false, true)
 			o := tp.MatMul(tp.Mul(tp.SiLU(g), u), tp.Select(m.Experts.W2, e), false, true) // [1, D]
-			w := tp.GatherRows(tp.Reshape(rt.Weights, n*k, 1), []int32{slot})             // [1, 1]
+			w := tp.GatherRows(tp.Reshape(rt.Weights, n*k, 1), []int32{slot})              // [1, 1]
 			o = tp.Mul(o, w)
 			if y == nil {
 				y = o

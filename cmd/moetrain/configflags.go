@@ -1,0 +1,49 @@
+package main
+
+import (
+	"os"
+	"strings"
+
+	"github.com/moetrain/moetrain/configs"
+	"github.com/spf13/cobra"
+)
+
+// configFlags are the flags every command that resolves a configuration takes.
+type configFlags struct {
+	ref  string
+	sets []string
+}
+
+func (f *configFlags) add(cmd *cobra.Command, defaultRef string) {
+	cmd.Flags().StringVarP(&f.ref, "config", "c", defaultRef, "preset name ("+strings.Join(configs.Presets(), ", ")+") or YAML file")
+	cmd.Flags().StringArrayVar(&f.sets, "set", nil, "override any key, e.g. --set train.lr=1e-3 (repeatable)")
+}
+
+// load resolves the configuration with precedence flag/--set > env > file >
+// defaults. flags maps config keys to values of dedicated flags the user set.
+func (f *configFlags) load(flags map[string]string) (*configs.Config, error) {
+	return configs.Load(configs.LoadOptions{ConfigRef: f.ref, Sets: f.sets, Env: configEnv(), Flags: flags})
+}
+
+// configEnv returns the MOETRAIN_* variables that name config keys; other
+// MOETRAIN_ variables (none are defined today) are left to their owners.
+func configEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, configs.EnvPrefix) {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// setFlags returns key -> value for the named flags the user set explicitly.
+func setFlags(cmd *cobra.Command, keyOf map[string]string) map[string]string {
+	out := map[string]string{}
+	for flag, key := range keyOf {
+		if f := cmd.Flags().Lookup(flag); f != nil && f.Changed {
+			out[key] = f.Value.String()
+		}
+	}
+	return out
+}

@@ -1,0 +1,191 @@
+package train
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/moetrain/moetrain/autograd"
+	"github.com/moetrain/moetrain/checkpoint"
+	"github.com/moetrain/moetrain/configs"
+	"github.com/moetrain/moetrain/layers"
+	"github.com/moetrain/moetrain/router"
+)
+
+// ModelConfig maps a validated configuration to the model's architecture.
+func ModelConfig(c *configs.Config) layers.Config {
+	m := c.Model
+	lc := layers.Config{
+		Vocab: m.VocabSize, DModel: m.DModel, Layers: m.NLayers, Heads: m.NHeads, KVHeads: m.NKVHeads,
+		FFNHidden: m.FFNHiddenSize, MaxSeqLen: m.MaxSeqLen, RopeTheta: m.RopeTheta, NormEps: m.NormEps,
+		TieEmbeddings: m.TieEmbeddings, InitStd: m.InitStd,
+	}
+	if c.IsDense() {
+		return lc
+	}
+	lc.MoELayers = c.MoELayers()
+	lc.Experts = make([]int, m.NLayers)
+	for i, moe := range lc.MoELayers {
+		if moe {
+			lc.Experts[i] = c.ExpertsForLayer(i)
+		}
+	}
+	lc.ExpertFFN = c.MoE.ExpertFFNHiddenSize
+	lc.SharedExperts = c.MoE.SharedExperts
+	r := c.MoE.Router
+	lc.Router = router.Config{
+		TopK: c.MoE.TopK, Type: string(r.Type), PreSoftmax: r.PreSoftmax, Normalize: r.Normalize,
+		JitterEps: r.JitterEps, NoiseStd: r.NoiseStd, ExpertBias: r.ExpertBias, BiasUpdateRate: r.BiasUpdateRate,
+		CapacityFactor: c.MoE.CapacityFactor,
+	}
+	return lc
+}
+
+// LossConfig maps the configuration's auxiliary-loss settings.
+func LossConfig(c *configs.Config) layers.LossConfig {
+	lc := layers.LossConfig{ZCoeff: c.MoE.ZLossCoeff, IgnoreIdx: IgnoreIndex, SeqLen: c.Train.SeqLen}
+	switch c.MoE.LoadBalancingType {
+	case configs.LoadBalancingAux:
+		lc.AuxCoeff = c.MoE.AuxLossCoeff
+	case configs.LoadBalancingSeqAux:
+		lc.AuxCoeff, lc.SeqAux = c.MoE.AuxLossCoeff, true
+	}
+	return lc
+}
+
+// IgnoreIndex is the target id that contributes no loss.
+const IgnoreIndex = -100
+
+// NewModel builds a float32 model from a configuration, seeded by train.seed.
+func NewModel(c *configs.Config) (*layers.Model, error) {
+	m, err := layers.New(ModelConfig(c), autograd.Float32, uint64(c.Train.Seed))
+	if err != nil {
+		return nil, fmt.Errorf("building model: %w", err)
+	}
+	return m, nil
+}
+
+// expertBiasName names the checkpoint tensor holding an MoE layer's
+// selection bias (aux-loss-free balancing state, not a trainable parameter).
+func expertBiasName(layer int) string { return fmt.Sprintf("layers.%d.moe.gate.expert_bias", layer) }
+
+// ModelTensors returns the model's state by name for a checkpoint: every
+// parameter plus each router's expert bias.
+func ModelTensors(m *layers.Model) map[string]*autograd.Tensor {
+	out := make(map[string]*autograd.Tensor, len(m.Params())+len(m.Blocks))
+	for _, p := range m.Params() {
+		out[p.Name] = p
+	}
+	for i, blk := range m.Blocks {
+		if blk.MoE != nil && blk.MoE.Router.Config().ExpertBias {
+			b := blk.MoE.Router.Bias()
+			out[expertBiasName(i)] = autograd.FromSlice(b, len(b))
+		}
+	}
+	return out
+}
+
+// SetModelTensors copies named tensors into the model. Every parameter must be
+// present with its shape; unknown names are errors, so a checkpoint of another
+// architecture is refused rather than half-loaded.
+func SetModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, source string) error {
+	used := 0
+	for _, p := range m.Params() {
+		t, ok := ts[p.Name]
+		if !ok {
+			return fmt.Errorf("%s: no tensor %q; the checkpoint is of another model", source, p.Name)
+		}
+		if !sameShape(t.Shape(), p.Shape()) {
+			return fmt.Errorf("%s: tensor %q has shape %v, the model needs %v", source, p.Name, t.Shape(), p.Shape())
+		}
+		copyValues(p, t)
+		used++
+	}
+	for i, blk := range m.Blocks {
+		if blk.MoE == nil || !blk.MoE.Router.Config().ExpertBias {
+			continue
+		}
+		if t, ok := ts[expertBiasName(i)]; ok {
+			b := make([]float32, t.Len())
+			for j := range b {
+				b[j] = float32(t.At(j))
+			}
+			if err := blk.MoE.Router.SetBias(b); err != nil {
+				return fmt.Errorf("%s: %s: %w", source, expertBiasName(i), err)
+			}
+			used++
+		}
+	}
+	if used != len(ts) {
+		var extra []string
+		names := map[string]bool{}
+		for _, p := range m.Params() {
+			names[p.Name] = true
+		}
+		for name := range ts {
+			if !names[name] && !isBiasName(m, name) {
+				extra = append(extra, name)
+			}
+		}
+		sort.Strings(extra)
+		if len(extra) > 0 {
+			return fmt.Errorf("%s: tensors the model does not have: %v", source, extra)
+		}
+	}
+	return nil
+}
+
+func isBiasName(m *layers.Model, name string) bool {
+	for i := range m.Blocks {
+		if name == expertBiasName(i) {
+			return true
+		}
+	}
+	return false
+}
+
+func copyValues(dst, src *autograd.Tensor) {
+	if dst.DType() == autograd.Float32 && src.DType() == autograd.Float32 {
+		copy(dst.F32(), src.F32())
+		return
+	}
+	for i := 0; i < dst.Len(); i++ {
+		dst.Set(i, src.At(i))
+	}
+}
+
+func sameShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// LoadModel reads a checkpoint (any form checkpoint.Resolve accepts) and
+// returns its configuration and model.
+func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Checkpoint, error) {
+	dir, err := checkpoint.Resolve(ckptArg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ck, err := checkpoint.Load(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cfg, err := configs.FromYAML([]byte(ck.Config))
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: config: %w", dir, err)
+	}
+	m, err := NewModel(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := SetModelTensors(m, ck.Model, dir); err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, m, ck, nil
+}

@@ -1,0 +1,283 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/moetrain/moetrain/autograd"
+	"github.com/moetrain/moetrain/configs"
+	"github.com/moetrain/moetrain/layers"
+	"github.com/moetrain/moetrain/optim"
+)
+
+// Batches yields training batches and can save and restore its position, so
+// that a resumed run sees exactly the batches an uninterrupted one would.
+type Batches interface {
+	// Next returns inputs and targets, [B*T] each (B sequences of T tokens).
+	Next() (inputs, targets []int32)
+	// State returns the position as JSON.
+	State() ([]byte, error)
+	// Restore continues from a State.
+	Restore(state []byte) error
+}
+
+// EvalSet yields the validation windows in a fixed order.
+type EvalSet interface {
+	// Windows returns up to n batches of inputs and targets, [B*T] each,
+	// always the same ones.
+	Windows(n int) (inputs, targets [][]int32)
+}
+
+// Options configure a training run.
+type Options struct {
+	Config *configs.Config
+	RunDir string
+	Train  Batches
+	Val    EvalSet // nil: no evaluation
+	Resume bool    // continue from RUN_DIR/checkpoints/latest
+	Log    io.Writer
+	TTY    *bool // force the progress bar on or off; nil detects
+	// Model, when set, is trained instead of a freshly initialised one
+	// (upcycling and finetuning start from a prepared model).
+	Model *layers.Model
+}
+
+// Trainer owns a run's model, optimizer and state.
+type Trainer struct {
+	cfg       *configs.Config
+	opts      Options
+	model     *layers.Model
+	params    []*autograd.Tensor
+	opt       *optim.AdamW
+	sched     optim.Schedule
+	tape      *autograd.Tape
+	pcg       *rand.PCG // training randomness (router noise and jitter); checkpointed
+	fwdOpts   layers.ForwardOptions
+	lossCfg   layers.LossConfig
+	batches   Batches
+	moeLayers []int
+	step      int   // optimizer steps completed (including skipped ones)
+	tokens    int64 // tokens trained on
+	skipped   int   // skipped steps so far
+	badRun    int   // consecutive skipped steps
+	lastSaved int
+}
+
+// MaxBadSteps is how many consecutive non-finite steps stop a run.
+const MaxBadSteps = 5
+
+// New prepares a run: builds (or takes) the model and optimizer and, when
+// resuming, restores every piece of state from the latest checkpoint.
+func New(opts Options) (*Trainer, error) {
+	c := opts.Config
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	m := opts.Model
+	if m == nil {
+		var err error
+		if m, err = NewModel(c); err != nil {
+			return nil, err
+		}
+	}
+	t := &Trainer{cfg: c, opts: opts, model: m, params: m.Params(), tape: autograd.NewTape(), batches: opts.Train,
+		lossCfg: LossConfig(c), lastSaved: -1}
+	t.pcg = rand.NewPCG(uint64(c.Train.Seed), 0x747261696e)
+	t.fwdOpts = layers.ForwardOptions{Training: true, RNG: rand.New(t.pcg)}
+	for i, blk := range m.Blocks {
+		if blk.MoE != nil {
+			t.moeLayers = append(t.moeLayers, i)
+		}
+	}
+	ac := optim.AdamWConfig{LR: c.Train.LR, Beta1: c.Train.Beta1, Beta2: c.Train.Beta2, Eps: c.Train.Eps, WeightDecay: c.Train.WeightDecay}
+	var err error
+	if t.opt, err = optim.NewAdamW(t.params, ac); err != nil {
+		return nil, fmt.Errorf("optimizer: %w", err)
+	}
+	t.sched = optim.Schedule{Decay: optim.Decay(c.Train.Schedule), LR: c.Train.LR, MinLR: c.Train.MinLR,
+		WarmupSteps: c.Train.WarmupSteps, TotalSteps: c.Train.Steps}
+	if err := t.sched.Validate(); err != nil {
+		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+		return nil, fmt.Errorf("run dir: %w", err)
+	}
+	if opts.Resume {
+		if err := t.restore(); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// Model returns the model being trained.
+func (t *Trainer) Model() *layers.Model { return t.model }
+
+// StepsDone returns the number of optimizer steps completed.
+func (t *Trainer) StepsDone() int { return t.step }
+
+// Result summarises a finished run.
+type Result struct {
+	Steps       int
+	Tokens      int64
+	FinalLoss   float64 // mean training loss over the last logged interval
+	ValLoss     float64 // last evaluation (NaN if none)
+	Skipped     int
+	Interrupted bool // stopped by the context (SIGINT/SIGTERM) after saving
+	Checkpoint  string
+}
+
+// Run trains until train.steps, the context is cancelled (it then saves a
+// checkpoint and returns cleanly), or too many consecutive steps go non-finite.
+func (t *Trainer) Run(ctx context.Context) (*Result, error) {
+	c := t.cfg.Train
+	metrics, err := OpenMetrics(t.opts.RunDir, t.resumeStep())
+	if err != nil {
+		return nil, err
+	}
+	defer metrics.Close()
+	prog := NewProgress(t.opts.Log, c.Steps, t.opts.TTY)
+	defer prog.Done()
+	res := &Result{ValLoss: math.NaN()}
+	start := time.Now()
+	startStep := t.step
+	var window struct {
+		loss, lm, aux, z, gnorm float64
+		n                       int
+		load                    [][]int
+		dropped                 int
+		entropy                 float64
+		tokens                  int
+		since                   time.Time
+	}
+	window.since = time.Now()
+	for t.step < c.Steps {
+		if ctx.Err() != nil {
+			res.Interrupted = true
+			break
+		}
+		sr, err := t.step1()
+		if err != nil {
+			return nil, err
+		}
+		if sr.Skipped {
+			t.skipped++
+			t.badRun++
+			prog.Message("step %d skipped: non-finite %s", t.step, sr.BadTensor)
+			if t.badRun >= MaxBadSteps {
+				return nil, fmt.Errorf("training stopped at step %d: %d consecutive steps were non-finite; first non-finite tensor: %s; the last good checkpoint is kept in %s (lower train.lr or set train.grad_clip)",
+					t.step, t.badRun, sr.BadTensor, t.opts.RunDir)
+			}
+		} else {
+			t.badRun = 0
+			window.loss += sr.Loss
+			window.lm += sr.LMLoss
+			window.aux += sr.AuxLoss
+			window.z += sr.ZLoss
+			window.gnorm += sr.GradNorm
+			window.n++
+			window.dropped += sr.Dropped
+			window.entropy += sr.Entropy
+			if window.load == nil && sr.Load != nil {
+				window.load = make([][]int, len(sr.Load))
+			}
+			for l := range sr.Load {
+				if window.load[l] == nil {
+					window.load[l] = make([]int, len(sr.Load[l]))
+				}
+				for e, v := range sr.Load[l] {
+					window.load[l][e] += v
+				}
+			}
+		}
+		window.tokens += sr.Tokens
+		if t.step%c.LogEvery == 0 || t.step == c.Steps {
+			if window.n > 0 {
+				n := float64(window.n)
+				rec := &Record{Step: t.step, Loss: window.loss / n, LMLoss: window.lm / n, AuxLoss: window.aux / n,
+					ZLoss: window.z / n, LR: sr.LR, GradNorm: window.gnorm / n, Tokens: t.tokens, Skipped: t.skipped,
+					TokensPerS: float64(window.tokens) / time.Since(window.since).Seconds(), ElapsedS: time.Since(start).Seconds(),
+					Dropped: window.dropped, Entropy: window.entropy / n, MoELayers: t.moeLayers}
+				rec.ExpertLoad, rec.MaxLoad = loadFractions(window.load)
+				res.FinalLoss = rec.Loss
+				if c.EvalEvery > 0 && t.opts.Val != nil && t.step%c.EvalEvery == 0 {
+					ev := t.evaluate()
+					rec.ValLoss, rec.ValPPL = &ev.Loss, &ev.PPL
+					res.ValLoss = ev.Loss
+				}
+				if err := metrics.Write(rec); err != nil {
+					return nil, err
+				}
+				done := t.step - startStep
+				eta := time.Duration(float64(time.Since(start)) / float64(max(done, 1)) * float64(c.Steps-t.step))
+				prog.Update(rec, eta)
+				if rec.ValLoss != nil {
+					prog.Message("step %d: val loss %.4f ppl %.2f", t.step, *rec.ValLoss, *rec.ValPPL)
+				}
+			}
+			window.loss, window.lm, window.aux, window.z, window.gnorm, window.n = 0, 0, 0, 0, 0, 0
+			window.load, window.dropped, window.entropy, window.tokens, window.since = nil, 0, 0, 0, time.Now()
+		}
+		if c.CheckpointEvery > 0 && t.step%c.CheckpointEvery == 0 && t.step < c.Steps && t.badRun == 0 {
+			if _, err := t.save(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if t.badRun == 0 && t.step != t.lastSaved {
+		dir, err := t.save()
+		if err != nil {
+			return nil, err
+		}
+		res.Checkpoint = dir
+		prog.Message("saved %s", dir)
+	}
+	res.Steps, res.Tokens, res.Skipped = t.step, t.tokens, t.skipped
+	return res, nil
+}
+
+// step1 runs one optimizer step and advances the counters.
+func (t *Trainer) step1() (*StepResult, error) {
+	sr, err := t.runStep()
+	if err != nil {
+		return nil, fmt.Errorf("step %d: %w", t.step+1, err)
+	}
+	t.step++
+	t.tokens += int64(sr.Tokens)
+	return sr, nil
+}
+
+// loadFractions turns per-layer expert counts into fractions of each layer's
+// kept slots, and returns the worst max/mean load ratio.
+func loadFractions(load [][]int) ([][]float64, float64) {
+	if load == nil {
+		return nil, 0
+	}
+	out := make([][]float64, len(load))
+	worst := 0.0
+	for l, counts := range load {
+		total, most := 0, 0
+		for _, v := range counts {
+			total += v
+			most = max(most, v)
+		}
+		out[l] = make([]float64, len(counts))
+		for e, v := range counts {
+			if total > 0 {
+				out[l][e] = float64(v) / float64(total)
+			}
+		}
+		if total > 0 {
+			worst = max(worst, float64(most)*float64(len(counts))/float64(total))
+		}
+	}
+	return out, worst
+}
