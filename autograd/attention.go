@@ -143,28 +143,7 @@ func attnForwardBlock[T Float](d *attnDims, ws *attnScratch[T], q, k, v, out, ls
 		// s [nq,nk] = scale · q_blk · k_blkᵀ
 		attnGemm(false, true, nq, nk, d.dh, T(d.scale), q[qoff:], qs, k[kbase+j0*ks:], ks, 0, s, d.bk)
 		for r := 0; r < nq; r++ {
-			row := s[r*d.bk : r*d.bk+nk]
-			vis := d.visible(i0+r, j0, nk)
-			if vis == 0 {
-				clear(row)
-				continue
-			}
-			mNew := m[r]
-			for _, x := range row[:vis] {
-				mNew = max(mNew, x)
-			}
-			sum := attnExpRow(row[:vis], mNew)
-			clear(row[vis:])
-			if mNew != m[r] {
-				alpha := attnExp(m[r] - mNew) // 0 on the first visible block
-				l[r] *= alpha
-				a := acc[r*d.dh : (r+1)*d.dh]
-				for x := range a {
-					a[x] *= alpha
-				}
-				m[r] = mNew
-			}
-			l[r] += sum
+			attnSoftmaxStep(s[r*d.bk:r*d.bk+nk], d.visible(i0+r, j0, nk), &m[r], &l[r], acc[r*d.dh:(r+1)*d.dh])
 		}
 		// acc [nq,Dh] += p [nq,nk] · v_blk [nk,Dh]
 		attnGemm(false, false, nq, d.dh, nk, 1, s, d.bk, v[kbase+j0*ks:], ks, 1, acc, d.dh)
@@ -179,4 +158,40 @@ func attnForwardBlock[T Float](d *attnDims, ws *attnScratch[T], q, k, v, out, ls
 			lse[(b*d.h+h)*d.tq+i0+r] = m[r] + T(math.Log(float64(l[r])))
 		}
 	}
+}
+
+// attnSoftmaxStep folds one key block into a query row's online softmax. The
+// row holds the block's scores, of which the first vis are visible; m and l
+// are the running maximum and sum of exponentials, acc the running weighted
+// sum of values. On return row holds the probabilities relative to the new
+// maximum (0 where masked), and l and acc are rescaled to that maximum.
+func attnSoftmaxStep[T Float](row []T, vis int, m, l *T, acc []T) {
+	if vis == 0 {
+		clear(row)
+		return
+	}
+	mNew := attnRowMax(row[:vis], *m)
+	sum := attnExpRow(row[:vis], mNew)
+	clear(row[vis:])
+	if mNew != *m {
+		alpha := attnExp(*m - mNew) // 0 on the first visible block
+		*l *= alpha
+		for x := range acc {
+			acc[x] *= alpha
+		}
+		*m = mNew
+	}
+	*l += sum
+}
+
+// attnRowMax returns the largest of m and the elements of row. It compares
+// rather than calling max, which costs more to propagate NaN; a NaN score
+// still reaches the output through its exponential.
+func attnRowMax[T Float](row []T, m T) T {
+	for _, x := range row {
+		if x > m {
+			m = x
+		}
+	}
+	return m
 }

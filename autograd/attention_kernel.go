@@ -67,36 +67,54 @@ func attnExpRow[T Float](row []T, shift T) T {
 	return sum
 }
 
+// attnExpRow32 replaces each x in row by e^(x-shift) rounded to float32 and
+// returns their sum. Each exponential is within about half a unit in the last
+// place; NaN gives NaN. In float64 it clamps x to [-104, 88] (e^-104 rounds to
+// a float32 0, e^88 is finite), writes x = (32m + j)·ln2/32 + r with
+// |r| <= ln2/64 and takes 2^m · 2^(j/32) · p(r), where p is the cubic Taylor
+// polynomial of e^r (truncation error < 6e-10). The steps are chosen for a
+// short dependency chain, which bounds the throughput of scalar code.
 func attnExpRow32(row []float32, shift float32) float32 {
+	const (
+		round     = 0x1.8p52           // adding it rounds |t| < 2^51 to an integer
+		roundBits = 0x4338000000000000 // math.Float64bits(round)
+	)
 	var sum float32
 	for j, x := range row {
-		e := attnExp32(x - shift)
+		x -= shift
+		// Comparisons rather than min and max, which cost more to keep NaN.
+		if x < -104 {
+			x = -104
+		}
+		if x > 88 {
+			x = 88
+		}
+		xd := float64(x)
+		t := xd*(32/math.Ln2) + round
+		n := int64(math.Float64bits(t) - roundBits) // round(x·32/ln2)
+		r := xd - (t-round)*(math.Ln2/32)
+		p := (1 + r) + r*r*(0.5+r*(1.0/6))
+		e := float32(p * attnExp2Frac[n&31] * math.Float64frombits(uint64(n>>5+1023)<<52))
 		row[j] = e
 		sum += e
 	}
 	return sum
 }
 
-// attnExp2Frac[j] = 2^(j/32), the table attnExp32 scales by.
+// attnExp32 returns e^x rounded to float32 (see attnExpRow32).
+func attnExp32(x float32) float32 {
+	v := [1]float32{x}
+	attnExpRow32(v[:], 0)
+	return v[0]
+}
+
+// attnExp2Frac[j] = 2^(j/32), the table attnExpRow32 scales by.
 var attnExp2Frac = func() (t [32]float64) {
 	for j := range t {
 		t[j] = math.Exp2(float64(j) / 32)
 	}
 	return t
 }()
-
-// attnExp32 returns e^x rounded to float32, within about half a unit in the
-// last place; NaN gives NaN. In float64 it clamps x to [-104, 88] (e^-104
-// rounds to a float32 0, e^88 is finite), writes x = (32m + j)·ln2/32 + r with
-// |r| <= ln2/64 and returns 2^m · 2^(j/32) · p(r), where p is the cubic Taylor
-// polynomial of e^r (truncation error < 6e-10).
-func attnExp32(x float32) float32 {
-	xd := float64(min(max(x, -104), 88))
-	n := int64(xd*(32/math.Ln2)+8192.5) - 8192 // round(x·32/ln2); the bias makes truncation floor
-	r := xd - float64(n)*(math.Ln2/32)
-	p := 1 + r*(1+r*(0.5+r*(1.0/6)))
-	return float32(p * attnExp2Frac[n&31] * math.Float64frombits(uint64(n>>5+1023)<<52))
-}
 
 // attnGemm is gemm for attention blocks: BLAS for large products, loops for
 // small ones.

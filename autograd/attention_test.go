@@ -297,15 +297,21 @@ func TestAttnLoopGemm(t *testing.T) {
 func TestAttnExp32(t *testing.T) {
 	worst := 0.0
 	for i := 0; i <= 1<<20; i++ {
-		x := float32(-87.25 + (88+87.25)*float64(i)/(1<<20))
+		x := float32(-87 + (88+87)*float64(i)/(1<<20)) // e^x a normal float32
 		want := math.Exp(float64(x))
 		worst = max(worst, math.Abs(float64(attnExp32(x))-want)/want)
 	}
-	if worst > 2e-7 { // within about one float32 ulp (1.2e-7 at most)
-		t.Errorf("attnExp32 relative error %.3g > 2e-7", worst)
+	if worst > 1.2e-7 { // about one float32 ulp
+		t.Errorf("attnExp32 relative error %.3g > 1.2e-7", worst)
+	}
+	const tiny = 0x1p-149 // the smallest float32 subnormal
+	for _, x := range []float32{-88, -95, -103.9} {
+		if got, want := float64(attnExp32(x)), math.Exp(float64(x)); math.Abs(got-want) > tiny {
+			t.Errorf("attnExp32(%v) = %v, want %v", x, got, want)
+		}
 	}
 	for _, tc := range []struct{ x, want float32 }{
-		{0, 1}, {float32(math.Inf(-1)), 0}, {-88, 0}, {-1e30, 0},
+		{0, 1}, {float32(math.Inf(-1)), 0}, {-104.5, 0}, {-1e30, 0},
 	} {
 		if got := attnExp32(tc.x); got != tc.want {
 			t.Errorf("attnExp32(%v) = %v, want %v", tc.x, got, tc.want)
@@ -313,5 +319,9 @@ func TestAttnExp32(t *testing.T) {
 	}
 	if nan := float32(math.NaN()); !math.IsNaN(float64(attnExp32(nan))) {
 		t.Errorf("attnExp32(NaN) is not NaN")
+	}
+	row := []float32{0, -1, 2}
+	if sum := attnExpRow32(row, 2); math.Abs(float64(sum)-(math.Exp(-2)+math.Exp(-3)+1)) > 1e-6 || row[2] != 1 {
+		t.Errorf("attnExpRow32 = %v with sum %v", row, sum)
 	}
 }

@@ -29,10 +29,13 @@
 // directory, renames it into place (atomically exchanging it with an existing
 // directory of the same step on Linux), and then replaces latest by rename.
 // A process killed at any moment therefore leaves latest naming a complete
-// checkpoint (or no latest at all before the first save). Load verifies every
-// file against the manifest's checksums.
+// checkpoint (or no latest at all before the first save). Elsewhere than
+// Linux, re-saving a step that already exists moves the old directory aside
+// first, a brief window in which that step is missing. Load verifies every
+// file against the manifest's checksums (the manifest itself carries none).
 //
-// Save and Prune assume one writer per run directory.
+// Save and Prune assume one writer per run directory, and Save reads the
+// tensors as it writes them: do not modify them until it returns.
 //
 // Dimension legend (for shape comments): B batch, T sequence, N tokens (B*T),
 // D model width, H heads, Dh head width, E experts, K experts per token, F

@@ -222,6 +222,9 @@ func TestRawRoundTrip(t *testing.T) {
 	if _, _, err := ReadSafetensors(path); err == nil || !strings.Contains(err.Error(), "ReadSafetensorsRaw") {
 		t.Errorf("ReadSafetensors on integer tensors: err = %v, want a pointer to ReadSafetensorsRaw", err)
 	}
+	if DTypeSize(DTypeBF16) != 2 || DTypeSize(DTypeI64) != 8 || DTypeSize("F8_E4M3") != 0 {
+		t.Error("DTypeSize table wrong")
+	}
 	if _, err := (RawTensor{DType: DTypeF32, Shape: []int{1}, Data: make([]byte, 4)}).Int64s(); err == nil {
 		t.Error("Int64s on F32 succeeded")
 	}

@@ -2,7 +2,6 @@ package data
 
 import (
 	"fmt"
-	"io"
 	"os"
 )
 
@@ -12,13 +11,5 @@ func openTextSource(path string) (Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
-	docs := []Document{{Text: string(b), Origin: path}}
-	return &batchSource{fill: func() ([]Document, error) {
-		d := docs
-		docs = nil
-		if d == nil {
-			return nil, io.EOF
-		}
-		return d, nil
-	}}, nil
+	return &batchSource{fill: onceDocs(Document{Text: string(b), Origin: path})}, nil
 }

@@ -51,3 +51,42 @@ func (t *Trainer) evaluate() EvalResult {
 	in, tg := t.opts.Val.Windows(c.EvalBatches)
 	return Evaluate(t.model, in, tg, c.MicroBatchSize, c.SeqLen)
 }
+
+// EvalTokens evaluates a whole token stream: windows of t+1 tokens start every
+// t tokens (tokens 0..t-1 predict 1..t, then t..2t-1 predict t+1..2t, ...), in
+// batches of b; a tail too short for a full window is evaluated as one shorter
+// window, so every token after the first is predicted exactly once.
+func EvalTokens(m *layers.Model, tokens []int32, b, t int) EvalResult {
+	var inputs, targets [][]int32
+	var in, tg []int32
+	start := 0
+	for ; start+t+1 <= len(tokens); start += t {
+		in = append(in, tokens[start:start+t]...)
+		tg = append(tg, tokens[start+1:start+t+1]...)
+		if len(in) == b*t {
+			inputs, targets = append(inputs, in), append(targets, tg)
+			in, tg = nil, nil
+		}
+	}
+	if len(in) > 0 {
+		inputs, targets = append(inputs, in), append(targets, tg)
+	}
+	res := Evaluate(m, inputs, targets, b, t)
+	if rest := len(tokens) - start; rest >= 2 {
+		tail := Evaluate(m, [][]int32{tokens[start : len(tokens)-1]}, [][]int32{tokens[start+1:]}, 1, rest-1)
+		res = mergeEval(res, tail)
+	}
+	return res
+}
+
+func mergeEval(a, b EvalResult) EvalResult {
+	if a.Tokens == 0 {
+		return b
+	}
+	if b.Tokens == 0 {
+		return a
+	}
+	n := a.Tokens + b.Tokens
+	loss := (a.Loss*float64(a.Tokens) + b.Loss*float64(b.Tokens)) / float64(n)
+	return EvalResult{Loss: loss, PPL: math.Exp(loss), Tokens: n}
+}

@@ -189,3 +189,26 @@ func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Chec
 	}
 	return cfg, m, ck, nil
 }
+
+// ImportHF converts a HuggingFace Mixtral/Llama directory into a step-0
+// checkpoint under runDir (model weights and config, no optimizer state) and
+// returns its step directory. The weights are checked against the model the
+// config describes before anything is written.
+func ImportHF(hfDir, runDir string) (string, error) {
+	cfg, tensors, err := checkpoint.ImportHF(hfDir)
+	if err != nil {
+		return "", err
+	}
+	m, err := NewModel(cfg)
+	if err != nil {
+		return "", err
+	}
+	if err := SetModelTensors(m, tensors, hfDir); err != nil {
+		return "", fmt.Errorf("import hf: %w", err)
+	}
+	y, err := cfg.YAML()
+	if err != nil {
+		return "", err
+	}
+	return checkpoint.Save(runDir, 0, &checkpoint.Checkpoint{Model: ModelTensors(m), Config: string(y)})
+}

@@ -18,7 +18,8 @@ import (
 // Batches yields training batches and can save and restore its position, so
 // that a resumed run sees exactly the batches an uninterrupted one would.
 type Batches interface {
-	// Next returns inputs and targets, [B*T] each (B sequences of T tokens).
+	// Next returns inputs and targets, [B*T] each (B sequences of T tokens),
+	// valid until the next call.
 	Next() (inputs, targets []int32)
 	// State returns the position as JSON.
 	State() ([]byte, error)

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/moetrain/moetrain/train"
+	"github.com/spf13/cobra"
+)
+
+func init() { extraCommands = append(extraCommands, newBenchCommand) }
+
+func newBenchCommand() *cobra.Command {
+	var cf configFlags
+	var steps, warmup int
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Time full training steps and report tokens/s, GFLOP/s, MFU and peak RSS",
+		Long: `Run warm-up steps, then time full training steps (forward, backward, AdamW) of the configured
+model on random tokens. Model FLOPs per token = 6 x active matmul parameters (router and LM head
+included) + 12 x n_layers x seq_len x d_model. MFU is against a float32 GEMM peak measured here.`,
+		Example: `  moetrain bench --config small --steps 20
+  moetrain bench --config tiny --set moe.num_experts=64 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := cf.load(nil)
+			if err != nil {
+				return err
+			}
+			res, err := train.Bench(cfg, cf.ref, warmup, steps)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(cmd.OutOrStdout()).Encode(res)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), res)
+			return nil
+		},
+	}
+	cf.add(cmd, "tiny")
+	cmd.Flags().IntVar(&steps, "steps", 10, "timed steps")
+	cmd.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	return cmd
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/moetrain/moetrain/checkpoint"
+	"github.com/moetrain/moetrain/train"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newExportCommand, newImportCommand)
+}
+
+func newExportCommand() *cobra.Command {
+	var ckpt, format, out string
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Export a checkpoint to HuggingFace's Mixtral layout (a dense model as Llama)",
+		Long: `Write OUT/config.json (MixtralConfig keys) and OUT/model.safetensors with HuggingFace tensor names,
+so that transformers' MixtralForCausalLM (LlamaForCausalLM for a dense model) computes the same logits.
+Models Mixtral cannot express (hybrid stacks, shared experts, sigmoid routing, expert bias, capacity
+dropping) are refused with the reason.`,
+		Example: `  moetrain export --ckpt runs/tiny --format hf --out exported/tiny`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "hf" {
+				return fmt.Errorf("export: --format %q: the only format is hf", format)
+			}
+			cfg, m, _, err := train.LoadModel(ckpt)
+			if err != nil {
+				return err
+			}
+			if err := checkpoint.ExportHF(out, cfg, train.ModelTensors(m)); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "exported %s to %s\n", ckpt, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&ckpt, "ckpt", "", "checkpoint: a run dir, its checkpoints dir, or one step dir")
+	cmd.Flags().StringVar(&format, "format", "hf", "output format (hf)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory")
+	cmd.MarkFlagRequired("ckpt")
+	cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func newImportCommand() *cobra.Command {
+	var in, format, out string
+	cmd := &cobra.Command{
+		Use:   "import",
+		Short: "Import a HuggingFace Mixtral or Llama model as a moetrain checkpoint",
+		Example: `  moetrain import --format hf --in exported/tiny --out runs/imported
+  moetrain eval --ckpt runs/imported --data held_out.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "hf" {
+				return fmt.Errorf("import: --format %q: the only format is hf", format)
+			}
+			dir, err := train.ImportHF(in, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "imported %s as %s\n", in, dir)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&in, "in", "", "HuggingFace model directory (config.json, *.safetensors)")
+	cmd.Flags().StringVar(&format, "format", "hf", "input format (hf)")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory to write the checkpoint into")
+	cmd.MarkFlagRequired("in")
+	cmd.MarkFlagRequired("out")
+	return cmd
+}

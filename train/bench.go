@@ -1,0 +1,147 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moetrain/moetrain/autograd"
+	"github.com/moetrain/moetrain/configs"
+)
+
+// BenchResult holds the figures of `moetrain bench`.
+type BenchResult struct {
+	Config        string  `json:"config"`
+	Steps         int     `json:"steps"`
+	TokensPerStep int     `json:"tokens_per_step"`
+	TokensPerS    float64 `json:"tokens_per_s"`
+	MsPerStep     float64 `json:"ms_per_step"`
+	FLOPsPerToken float64 `json:"flops_per_token"`
+	GFLOPs        float64 `json:"gflops"`      // achieved model GFLOP/s
+	PeakGFLOPs    float64 `json:"peak_gflops"` // measured GEMM peak on this machine
+	MFU           float64 `json:"mfu"`         // GFLOPs / PeakGFLOPs
+	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
+	Params        int     `json:"params"`
+	BLAS          string  `json:"blas"`
+	Threads       int     `json:"threads"`
+}
+
+// randomBatches feeds uniformly random tokens: benchmarks measure compute,
+// not data loading, and need no corpus.
+type randomBatches struct {
+	rng             *rand.Rand
+	vocab           int
+	inputs, targets []int32
+}
+
+func (r *randomBatches) Next() ([]int32, []int32) {
+	for i := range r.inputs {
+		r.inputs[i] = int32(r.rng.IntN(r.vocab))
+		r.targets[i] = int32(r.rng.IntN(r.vocab))
+	}
+	return r.inputs, r.targets
+}
+func (r *randomBatches) State() ([]byte, error) { return []byte("{}"), nil }
+func (r *randomBatches) Restore([]byte) error   { return nil }
+
+// Bench times full training steps (forward, backward, optimizer) of the
+// configured model on random tokens after warmup steps, and measures the
+// machine's float32 GEMM peak to report MFU.
+func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, error) {
+	cc := *c
+	cc.Train.Steps = warmup + steps
+	cc.Train.WarmupSteps = 0
+	cc.Train.LogEvery = cc.Train.Steps
+	cc.Train.EvalEvery, cc.Train.CheckpointEvery = 0, 0
+	bt := cc.Train.MicroBatchSize * cc.Train.SeqLen
+	dir, err := os.MkdirTemp("", "moetrain-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	batches := &randomBatches{rng: rand.New(rand.NewPCG(1, 2)), vocab: cc.Model.VocabSize,
+		inputs: make([]int32, bt), targets: make([]int32, bt)}
+	tr, err := New(Options{Config: &cc, RunDir: dir, Train: batches})
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < warmup; i++ {
+		if _, err := tr.step1(); err != nil {
+			return nil, err
+		}
+	}
+	start := time.Now()
+	for i := 0; i < steps; i++ {
+		if _, err := tr.step1(); err != nil {
+			return nil, err
+		}
+	}
+	elapsed := time.Since(start).Seconds()
+	tokens := float64(steps * bt * cc.Train.GradAccumSteps)
+	res := &BenchResult{
+		Config: name, Steps: steps, TokensPerStep: bt * cc.Train.GradAccumSteps,
+		TokensPerS: tokens / elapsed, MsPerStep: elapsed * 1000 / float64(steps),
+		FLOPsPerToken: FLOPsPerToken(&cc), Params: tr.Model().NumParams(),
+		BLAS: autograd.BLASBackend(), Threads: runtime.GOMAXPROCS(0),
+	}
+	res.GFLOPs = res.TokensPerS * res.FLOPsPerToken / 1e9
+	res.PeakGFLOPs = GEMMPeak(context.Background(), 1024, 500*time.Millisecond)
+	if res.PeakGFLOPs > 0 {
+		res.MFU = res.GFLOPs / res.PeakGFLOPs
+	}
+	res.PeakRSSBytes = PeakRSS()
+	return res, nil
+}
+
+// GEMMPeak measures float32 GEMM throughput (GFLOP/s) of an n x n x n matmul
+// through the autograd op for about the given duration.
+func GEMMPeak(ctx context.Context, n int, d time.Duration) float64 {
+	rng := rand.New(rand.NewPCG(3, 4))
+	a, b := autograd.New(autograd.Float32, n, n), autograd.New(autograd.Float32, n, n)
+	for i := range a.F32() {
+		a.F32()[i], b.F32()[i] = rng.Float32(), rng.Float32()
+	}
+	tp := autograd.NewNoGradTape()
+	tp.MatMul(a, b, false, false) // warm up
+	tp.Reset()
+	iters := 0
+	start := time.Now()
+	for time.Since(start) < d && ctx.Err() == nil {
+		tp.MatMul(a, b, false, false)
+		tp.Reset()
+		iters++
+	}
+	return 2 * float64(n*n*n) * float64(iters) / time.Since(start).Seconds() / 1e9
+}
+
+// PeakRSS returns the process's peak resident set size in bytes (Linux
+// VmHWM), or 0 where it cannot be read.
+func PeakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 1 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// String formats the result for people.
+func (r *BenchResult) String() string {
+	return fmt.Sprintf("%s: %.0f tokens/s, %.1f ms/step (%d tokens/step), %.1f MFLOP/token -> %.1f GFLOP/s, GEMM peak %.1f GFLOP/s, MFU %.1f%%, peak RSS %.0f MiB, %d params, blas %s, %d threads",
+		r.Config, r.TokensPerS, r.MsPerStep, r.TokensPerStep, r.FLOPsPerToken/1e6, r.GFLOPs, r.PeakGFLOPs, 100*r.MFU,
+		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.BLAS, r.Threads)
+}
+

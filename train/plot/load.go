@@ -1,0 +1,40 @@
+package plot
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/moetrain/moetrain/train"
+)
+
+// MetricsFile is the name of the metrics log inside a run directory.
+const MetricsFile = "metrics.jsonl"
+
+// ErrNoMetrics reports that a run directory has no usable metrics: the file
+// is missing or holds no records.
+var ErrNoMetrics = errors.New("no training metrics")
+
+// LoadMetrics reads RUN_DIR/metrics.jsonl. A missing or empty file gives an
+// error wrapping ErrNoMetrics, a line that is not a JSON record an error
+// naming the file and line; both say what to do about it.
+func LoadMetrics(runDir string) ([]train.Record, error) {
+	path := filepath.Join(runDir, MetricsFile)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("plot: %w: %s does not exist; train first (moetrain pretrain --out %s) or pass the run directory that holds it",
+				ErrNoMetrics, path, runDir)
+		}
+		return nil, fmt.Errorf("plot: %w", err)
+	}
+	recs, err := train.ReadMetrics(path)
+	if err != nil {
+		return nil, fmt.Errorf("plot: corrupt metrics log: %w; delete the bad line or re-run pretrain into a fresh run directory", err)
+	}
+	if len(recs) == 0 {
+		return nil, fmt.Errorf("plot: %w: %s has no records; run pretrain until it logs a step (every train.log_every steps)",
+			ErrNoMetrics, path)
+	}
+	return recs, nil
+}
