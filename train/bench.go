@@ -144,4 +144,3 @@ func (r *BenchResult) String() string {
 		r.Config, r.TokensPerS, r.MsPerStep, r.TokensPerStep, r.FLOPsPerToken/1e6, r.GFLOPs, r.PeakGFLOPs, 100*r.MFU,
 		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.BLAS, r.Threads)
 }
-

@@ -10,7 +10,7 @@ func ActiveMatmulParams(c *configs.Config) int {
 	m := c.Model
 	dh := m.DModel / m.NHeads
 	attn := m.DModel*m.NHeads*dh*2 + m.DModel*m.NKVHeads*dh*2 // q, o and k, v
-	total := m.DModel * m.VocabSize                          // LM head (tied or not, it is a matmul)
+	total := m.DModel * m.VocabSize                           // LM head (tied or not, it is a matmul)
 	moe := c.MoELayers()
 	for i := 0; i < m.NLayers; i++ {
 		total += attn
