@@ -18,11 +18,16 @@ const attnMaxTile = 1 << 18
 const attnGemmMinWork = 256
 
 // attnBlockSizes returns the query and key block sizes for head width dh:
-// 64 query rows against up to 128 keys, within attnMaxTile.
+// 64 query rows against up to 128 keys, fewer where needed to stay within
+// attnMaxTile.
 func attnBlockSizes(dh int) (bq, bk int) {
 	bq, bk = 64, 128
-	for bk > 16 && bq*bk*dh > attnMaxTile {
-		bk /= 2
+	for bq*bk*dh > attnMaxTile && bq > 16 {
+		if bk > 16 {
+			bk /= 2
+		} else {
+			bq /= 2
+		}
 	}
 	return bq, bk
 }

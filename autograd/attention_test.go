@@ -117,16 +117,26 @@ func TestAttentionGrad(t *testing.T) {
 // blocks, for both backward schedules.
 func TestAttentionMatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
+	twoPasses := 0
+	defer func() {
+		if twoPasses == 0 {
+			t.Errorf("no case ran the two-pass backward schedule")
+		}
+	}()
 	for _, c := range []attnCase{
 		{2, 150, 150, 4, 2, 16, true},
 		{2, 150, 150, 4, 2, 16, false},
-		{1, 130, 200, 4, 1, 8, true},
-		{1, 130, 200, 4, 1, 8, false},
+		{1, 130, 200, 4, 1, 64, true}, // one (batch, kv head) pair: two-pass backward on 4 workers
+		{1, 130, 200, 4, 1, 64, false},
+		{1, 40, 300, 2, 1, 8, true},
 		{2, 1, 97, 4, 4, 32, true},
 		{1, 65, 65, 2, 2, 128, true},
 	} {
 		for _, workers := range []int{1, 4} {
-			t.Run(fmt.Sprintf("%v/workers=%d", c, workers), func(t *testing.T) {
+			d := attnCheckShapes(New(Float32, c.b, c.tq, c.h, c.dh), New(Float32, c.b, c.tk, c.hkv, c.dh), New(Float32, c.b, c.tk, c.hkv, c.dh), c.causal)
+			twoPass := attnUseTwoPass(c.b*c.hkv, (c.tk+d.bk-1)/d.bk, workers)
+			twoPasses += btoi(twoPass)
+			t.Run(fmt.Sprintf("%v/workers=%d/twopass=%v", c, workers, twoPass), func(t *testing.T) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(workers))
 				q, k, v := c.inputs(rng)
 				dout := RandN(rng, 1, c.b, c.tq, c.h, c.dh).F64()
@@ -146,6 +156,13 @@ func TestAttentionMatchesReference(t *testing.T) {
 			})
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // attnRunWithGrad runs Attention in dtype dt with output gradient dout and

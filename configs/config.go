@@ -51,7 +51,7 @@ type MoEConfig struct {
 // RouterConfig is how tokens pick experts: the keys under moe.router.
 type RouterConfig struct {
 	Type           RouterType `yaml:"type"`             // scoring function
-	PreSoftmax     bool       `yaml:"pre_softmax"`      // topk_softmax: softmax over all E before top-k (else over the K chosen logits)
+	PreSoftmax     bool       `yaml:"pre_softmax"`      // topk_softmax: top-k on the logits, then softmax over the K chosen (else softmax over all E, then top-k)
 	JitterEps      float64    `yaml:"jitter_eps"`       // multiplicative input jitter in [1-eps, 1+eps] during training; 0 = off
 	ExpertBias     bool       `yaml:"expert_bias"`      // per-expert selection bias updated from load (auxiliary-loss-free balancing)
 	BiasUpdateRate float64    `yaml:"bias_update_rate"` // step size of the expert bias update
@@ -129,7 +129,7 @@ func Default() *Config {
 			LoadBalancingType:   LoadBalancingAux,
 			Router: RouterConfig{
 				Type:           RouterTopKSoftmax,
-				PreSoftmax:     true,
+				PreSoftmax:     false,
 				JitterEps:      0,
 				ExpertBias:     false,
 				BiasUpdateRate: 0.001,

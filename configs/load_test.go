@@ -97,7 +97,7 @@ func otherConfig(t *testing.T) *Config {
 		MaxSeqLen: 64, RopeTheta: 5e5, NormEps: 1e-6, TieEmbeddings: true, InitStd: 0.01}
 	other.MoE = MoEConfig{NumExperts: ExpertsPerLayer(6), TopK: 3, LayerFreq: LayerPattern(false, true),
 		ExpertFFNHiddenSize: 48, SharedExperts: 1, CapacityFactor: 1.25, AuxLossCoeff: 0.02, ZLossCoeff: 0.002,
-		LoadBalancingType: LoadBalancingSeqAux, Router: RouterConfig{Type: RouterSigmoid, PreSoftmax: false,
+		LoadBalancingType: LoadBalancingSeqAux, Router: RouterConfig{Type: RouterSigmoid, PreSoftmax: true,
 			JitterEps: 0.01, ExpertBias: true, BiasUpdateRate: 0.002, NoiseStd: 0.5, Normalize: false}}
 	other.Train = TrainConfig{Steps: 50, MicroBatchSize: 2, GradAccumSteps: 3, SeqLen: 32, LR: 1e-3, MinLR: 0,
 		WarmupSteps: 5, Schedule: ScheduleLinear, WeightDecay: 0, GradClip: 0.5, Seed: 7, Precision: PrecisionBF16,

@@ -46,6 +46,9 @@ type Options struct {
 	// Model, when set, is trained instead of a freshly initialised one
 	// (upcycling and finetuning start from a prepared model).
 	Model *layers.Model
+	// OnStep, when set, is called after every optimizer step (and its
+	// logging and checkpoint) with the number of steps done.
+	OnStep func(step int)
 }
 
 // Trainer owns a run's model, optimizer and state.
@@ -231,6 +234,9 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			if _, err := t.save(); err != nil {
 				return nil, err
 			}
+		}
+		if t.opts.OnStep != nil {
+			t.opts.OnStep(t.step)
 		}
 	}
 	if t.badRun == 0 && t.step != t.lastSaved {

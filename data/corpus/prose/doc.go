@@ -10,4 +10,6 @@
 // Generation is deterministic: the same seed and size give the same bytes on
 // every platform and Go release (the random stream is internal/rng's splitmix64).
 // Every word list and template here was written for this project.
+//
+// Dimension legend (shared across moetrain): none of B, T, N, D, H, Dh, E, K, F, V appear here.
 package prose

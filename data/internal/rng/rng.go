@@ -1,6 +1,3 @@
-// Package rng is a small seeded pseudo-random generator whose output is fixed by
-// this file alone (splitmix64), so that shuffles, splits and the generated corpus
-// stay identical across Go releases. It is not for cryptography.
 package rng
 
 // Rand is a splitmix64 generator. The zero value is a valid generator seeded with 0.
