@@ -41,7 +41,11 @@ type merge struct{ left, right, result int32 }
 
 type merged struct{ rank, result int32 }
 
-const cacheLimit = 1 << 17
+// The word cache holds at most cacheLimit words of at most maxCachedWord bytes.
+const (
+	cacheLimit    = 1 << 17
+	maxCachedWord = 256
+)
 
 func pairKey(a, b int32) uint64 { return uint64(uint32(a))<<32 | uint64(uint32(b)) }
 
@@ -153,6 +157,9 @@ func (t *Tokenizer) appendWord(out []int32, word string) []int32 {
 		return append(out, ids...)
 	}
 	ids = t.encodeWord(word)
+	if len(word) > maxCachedWord {
+		return append(out, ids...)
+	}
 	t.cacheMu.Lock()
 	if len(t.cache) >= cacheLimit {
 		clear(t.cache)
@@ -162,8 +169,7 @@ func (t *Tokenizer) appendWord(out []int32, word string) []int32 {
 	return append(out, ids...)
 }
 
-// encodeWord merges the bytes of word: while some adjacent pair has a merge, the
-// pair of lowest rank is merged everywhere in the word, left to right.
+// encodeWord returns the ids of one pre-tokenized word: its bytes, merged.
 func (t *Tokenizer) encodeWord(word string) []int32 {
 	if t.ignoreMerges {
 		if id, ok := t.vocab[toByteLevel([]byte(word))]; ok {
@@ -174,6 +180,16 @@ func (t *Tokenizer) encodeWord(word string) []int32 {
 	for i := 0; i < len(word); i++ {
 		syms[i] = t.byteID[word[i]]
 	}
+	if len(syms) >= longWord {
+		return t.mergeWordQueued(syms)
+	}
+	return t.mergeWordRescan(syms)
+}
+
+// mergeWordRescan merges syms in place: while some adjacent pair has a merge, the
+// pair of lowest rank is merged everywhere, left to right. It is the plain form of
+// the algorithm, used for short words and as the reference for mergeWordQueued.
+func (t *Tokenizer) mergeWordRescan(syms []int32) []int32 {
 	for len(syms) > 1 {
 		best := merged{rank: -1}
 		var bestLeft, bestRight int32
