@@ -3,6 +3,7 @@ package plot
 import (
 	"fmt"
 	"image/color"
+	"math"
 
 	"github.com/moetrain/moetrain/train"
 	gplot "gonum.org/v1/plot"
@@ -146,5 +147,6 @@ func throughputPlot(recs []train.Record) (*gplot.Plot, error) {
 	if err := addLine(p, s, 0, ""); err != nil {
 		return nil, err
 	}
+	p.Y.Min = math.Min(p.Y.Min, 0) // from zero, so dips read at their true size
 	return p, nil
 }

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Execute(args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// small settings that keep a CLI run to a second or two.
+var smallSets = []string{
+	"--set", "model.d_model=32", "--set", "model.n_layers=2", "--set", "model.n_heads=2", "--set", "model.n_kv_heads=1",
+	"--set", "moe.num_experts=4", "--set", "moe.expert_ffn_hidden_size=32", "--set", "model.max_seq_len=32",
+	"--set", "train.seq_len=32", "--set", "train.micro_batch_size=4", "--set", "train.steps=8",
+	"--set", "train.warmup_steps=2", "--set", "train.eval_every=4", "--set", "train.log_every=2",
+	"--set", "train.checkpoint_every=4",
+}
+
+// TestPretrainEvalGenerateExport drives the main path through the CLI.
+func TestPretrainEvalGenerateExport(t *testing.T) {
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	out, errs, code := run(t, append([]string{"pretrain", "--config", "tiny", "--out", runDir}, smallSets...)...)
+	if code != 0 {
+		t.Fatalf("pretrain exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"data: embedded", "model: 2 layers (2 MoE)", "step 8/8", "val loss", "done: 8 steps"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pretrain output lacks %q:\n%s", want, out)
+		}
+	}
+	out, errs, code = run(t, "eval", "--ckpt", runDir, "--json")
+	if code != 0 {
+		t.Fatalf("eval exit %d: %s", code, errs)
+	}
+	var ev struct {
+		Loss, PPL float64
+		Tokens    int
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Tokens == 0 || ev.Loss <= 0 {
+		t.Fatalf("eval --json = %q (%v)", out, err)
+	}
+	out, errs, code = run(t, "generate", "--ckpt", filepath.Join(runDir, "checkpoints"), "--prompt", "The bees", "-n", "20", "--seed", "3")
+	if code != 0 || !strings.HasPrefix(out, "The bees") {
+		t.Fatalf("generate exit %d: %q %s", code, out, errs)
+	}
+	hf := filepath.Join(dir, "hf")
+	if _, errs, code = run(t, "export", "--ckpt", runDir, "--format", "hf", "--out", hf); code != 0 {
+		t.Fatalf("export exit %d: %s", code, errs)
+	}
+	imported := filepath.Join(dir, "imported")
+	if _, errs, code = run(t, "import", "--format", "hf", "--in", hf, "--out", imported); code != 0 {
+		t.Fatalf("import exit %d: %s", code, errs)
+	}
+	out2, errs, code := run(t, "eval", "--ckpt", runDir, "--data", filepath.Join("..", "..", "README.md"), "--json")
+	if code != 0 {
+		t.Fatalf("eval --data exit %d: %s", code, errs)
+	}
+	out3, _, _ := run(t, "eval", "--ckpt", imported, "--data", filepath.Join("..", "..", "README.md"), "--json")
+	var a, b struct{ Loss float64 }
+	json.Unmarshal([]byte(out2), &a)
+	json.Unmarshal([]byte(out3), &b)
+	// The import takes default batch settings, so sums run in another order: equal to float32 rounding.
+	if a.Loss == 0 || math.Abs(a.Loss-b.Loss) > 1e-6*a.Loss {
+		t.Errorf("eval of the imported export differs: %s vs %s", out2, out3)
+	}
+	// Resuming a finished run trains no further and keeps its checkpoint.
+	out, errs, code = run(t, append([]string{"pretrain", "--config", "tiny", "--out", runDir, "--resume"}, smallSets...)...)
+	if code != 0 || !strings.Contains(out, "resuming at step 8 of 8") {
+		t.Fatalf("resume exit %d: %s %s", code, out, errs)
+	}
+}
+
+// TestCLIErrors: bad input exits non-zero with a message that names the problem.
+func TestCLIErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("model:\n  d_modle: 64\n"), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pretrain", "--config", bad}, `did you mean "model.d_model"`},
+		{[]string{"pretrain", "--config", "tiny", "--set", "moe.top_k=9"}, "moe.top_k"},
+		{[]string{"pretrain", "--config", "tinny"}, "tiny"},
+		{[]string{"pretrain", "--config", "tiny", "--data", filepath.Join(dir, "missing.txt")}, "missing.txt"},
+		{[]string{"eval", "--ckpt", filepath.Join(dir, "nowhere")}, "nowhere"},
+		{[]string{"export", "--ckpt", dir, "--format", "onnx", "--out", dir}, "onnx"},
+		{[]string{"generate", "--ckpt", dir}, "prompt"},
+	}
+	for _, c := range cases {
+		_, errs, code := run(t, c.args...)
+		if code == 0 {
+			t.Errorf("%v exited 0", c.args)
+			continue
+		}
+		if !strings.Contains(errs, c.want) {
+			t.Errorf("%v: stderr %q lacks %q", c.args, errs, c.want)
+		}
+	}
+}
