@@ -1,9 +1,19 @@
 package autograd
 
+import (
+	"runtime"
+	"sync"
+)
+
 // gemm computes C = alpha * op(A) * op(B) + beta * C for row-major matrices,
 // where op(X) is X or X^T. A is m x k after op, B is k x n after op, C is m x n;
 // lda, ldb, ldc are the row strides of A, B, C as stored.
-// The implementation is OpenBLAS (build tag openblas) or gonum's pure Go BLAS.
+//
+// Go owns the cores: the BLAS runs single-threaded (SetBLASThreads(1) at
+// start-up) and a large product is split into row (or column) blocks of C that
+// run side by side on goroutines, one per core. A BLAS with its own thread pool
+// beside Go's scheduler oversubscribes the cores and spins; this way kernels
+// that are not GEMM parallelise the same way and nothing fights.
 func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
@@ -12,6 +22,53 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		scaleInPlace(c, beta, m, n, ldc)
 		return
 	}
+	workers := min(runtime.GOMAXPROCS(0), maxGEMMWorkers)
+	if workers <= 1 || m*n*k < minParallelGEMM {
+		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	var wg sync.WaitGroup
+	if m >= n || m >= 2*workers*8 { // split rows of C (and of op(A))
+		chunk := (m + workers - 1) / workers
+		for lo := 0; lo < m; lo += chunk {
+			rows := min(chunk, m-lo)
+			aOff := lo * lda // row lo of op(A)
+			if transA {
+				aOff = lo // column lo of stored A
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gemmSerial(transA, transB, rows, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+			}()
+		}
+	} else { // split columns of C (and of op(B))
+		chunk := (n + workers - 1) / workers
+		for lo := 0; lo < n; lo += chunk {
+			cols := min(chunk, n-lo)
+			bOff := lo // column lo of stored B
+			if transB {
+				bOff = lo * ldb // row lo of stored B
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				gemmSerial(transA, transB, m, cols, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// minParallelGEMM is the m*n*k below which splitting a GEMM costs more than it
+// saves (about 0.1 ms of single-core work).
+const minParallelGEMM = 1 << 21
+
+// maxGEMMWorkers caps the goroutines one GEMM is split into.
+const maxGEMMWorkers = 16
+
+// gemmSerial runs one single-threaded BLAS call.
+func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	switch any(alpha).(type) {
 	case float32:
 		sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
@@ -36,6 +93,10 @@ func scaleInPlace[T Float](c []T, beta T, m, n, ldc int) {
 // BLASBackend names the GEMM implementation compiled in ("openblas" or "gonum").
 func BLASBackend() string { return blasBackend }
 
-// SetBLASThreads sets how many threads the BLAS may use for one GEMM (a no-op
-// for the pure Go backend, which runs single-threaded per call).
+// SetBLASThreads sets how many threads the BLAS may use inside one call (a
+// no-op for the pure Go backend). moetrain sets 1 at start-up and splits large
+// products across goroutines itself; raise it only for programs that call
+// GEMM from a single goroutine and run nothing else in parallel.
 func SetBLASThreads(n int) { setBLASThreads(n) }
+
+func init() { setBLASThreads(1) }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/moetrain/moetrain/train"
 	"github.com/spf13/cobra"
@@ -14,6 +16,7 @@ func newBenchCommand() *cobra.Command {
 	var cf configFlags
 	var steps, warmup int
 	var asJSON bool
+	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Time full training steps and report tokens/s, GFLOP/s, MFU and peak RSS",
@@ -27,6 +30,17 @@ included) + 12 x n_layers x seq_len x d_model. MFU is against a float32 GEMM pea
 			cfg, err := cf.load(nil)
 			if err != nil {
 				return err
+			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("bench: %w", err)
+				}
+				defer pprof.StopCPUProfile()
 			}
 			res, err := train.Bench(cfg, cf.ref, warmup, steps)
 			if err != nil {
@@ -43,5 +57,6 @@ included) + 12 x n_layers x seq_len x d_model. MFU is against a float32 GEMM pea
 	cmd.Flags().IntVar(&steps, "steps", 10, "timed steps")
 	cmd.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a pprof CPU profile of the run to this file")
 	return cmd
 }
