@@ -12,7 +12,7 @@
 //	EvalIterator: val windows in fixed order
 //
 // Packing: documents are concatenated in source order. A text document is
-// followed by a blank line (only the newlines it lacks are added), so documents
+// separated from the next by a blank line (only the newlines it lacks are added), so documents
 // stay apart without a special token; pre-tokenized documents are taken as they
 // are.
 //

@@ -22,24 +22,31 @@ func terminated(text string) string {
 	return text + "\n\n"
 }
 
-// documentTokens returns the ids a document adds to the packed stream: the
-// encoding of its text followed by a blank line, or its ids as given, which must
-// lie in the tokenizer's vocabulary. Empty documents add nothing.
-func documentTokens(doc Document, tok Tokenizer) ([]int32, error) {
+// documentTokens returns the ids a document adds to the packed stream and the
+// separator ids that must come before the next document: for text, the
+// encoding of the text and of the newlines it lacks to end in a blank line;
+// for a pre-tokenized document, its ids as given (which must lie in the
+// tokenizer's vocabulary) and no separator. Empty documents add nothing.
+// Separators go between documents only, so a single file reads as exactly
+// its own tokens.
+func documentTokens(doc Document, tok Tokenizer) (ids, sep []int32, err error) {
 	if doc.Tokens != nil {
 		v := tok.VocabSize()
 		for i, id := range doc.Tokens {
 			if id < 0 || int(id) >= v {
-				return nil, fmt.Errorf("data %s: token %d is id %d, outside the vocabulary of tokenizer %s (V = %d)",
+				return nil, nil, fmt.Errorf("data %s: token %d is id %d, outside the vocabulary of tokenizer %s (V = %d)",
 					doc.Origin, i, id, tok.Name(), v)
 			}
 		}
-		return doc.Tokens, nil
+		return doc.Tokens, nil, nil
 	}
 	if doc.Text == "" {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return tok.Encode(terminated(doc.Text)), nil
+	if missing := terminated(doc.Text)[len(doc.Text):]; missing != "" {
+		sep = tok.Encode(missing)
+	}
+	return tok.Encode(doc.Text), sep, nil
 }
 
 // encodeSource reads src to the end and passes each document's ids to emit, in
@@ -49,9 +56,11 @@ func encodeSource(src Source, tok Tokenizer, emit func(ids []int32) error) (int6
 	workers := runtime.GOMAXPROCS(0)
 	var docsOut int64
 	var batch []Document
+	var sepBefore []int32 // separator the previous document left for the next one
 	pending := 0
 	flush := func() error {
 		out := make([][]int32, len(batch))
+		seps := make([][]int32, len(batch))
 		errs := make([]error, len(batch))
 		var wg sync.WaitGroup
 		for w := range workers {
@@ -59,7 +68,7 @@ func encodeSource(src Source, tok Tokenizer, emit func(ids []int32) error) (int6
 			go func() {
 				defer wg.Done()
 				for i := w; i < len(batch); i += workers {
-					out[i], errs[i] = documentTokens(batch[i], tok)
+					out[i], seps[i], errs[i] = documentTokens(batch[i], tok)
 				}
 			}()
 		}
@@ -72,6 +81,10 @@ func encodeSource(src Source, tok Tokenizer, emit func(ids []int32) error) (int6
 				continue
 			}
 			docsOut++
+			if docsOut > 1 && len(sepBefore) > 0 {
+				ids = append(append(make([]int32, 0, len(sepBefore)+len(ids)), sepBefore...), ids...)
+			}
+			sepBefore = seps[i]
 			if err := emit(ids); err != nil {
 				return err
 			}

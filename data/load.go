@@ -97,7 +97,7 @@ func checkSameTokenizer(spec string, shardTok Tokenizer, dir string) error {
 	if _, isBPE := shardTok.(*bpe.Tokenizer); isBPE {
 		want = filepath.Join(dir, TokenizerFile)
 	}
-	mismatch := fmt.Errorf("data %s: the shards were written with tokenizer %s, not %q; set the tokenizer to %q or leave it empty",
+	mismatch := fmt.Errorf("data %s: the shards were written with tokenizer %s, not %q; set data.tokenizer to %q",
 		dir, shardTok.Name(), spec, want)
 	if spec == ByteTokenizerSpec {
 		if _, isByte := shardTok.(ByteTokenizer); !isByte {

@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"github.com/moetrain/moetrain/configs"
 	"github.com/moetrain/moetrain/data"
@@ -25,10 +26,29 @@ func LoadTokens(c *configs.Config) ([]int32, data.Tokenizer, error) {
 	return s.Tokens, s.Tokenizer, nil
 }
 
+// loadStream loads the configured tokens. Shards carry their tokenizer: with
+// the default "byte" the shards' own tokenizer is used, and c.Data.Tokenizer is
+// set to it so that checkpoints (and generate) know how to decode.
 func loadStream(c *configs.Config) (*data.Stream, error) {
-	s, err := data.Load(data.LoadOptions{Input: c.Data.Path, Format: string(c.Data.Format), TextField: c.Data.TextField, Tokenizer: c.Data.Tokenizer})
+	spec := c.Data.Tokenizer
+	shards := false
+	if c.Data.Path != "" && (c.Data.Format == configs.FormatAuto || c.Data.Format == configs.FormatShards) {
+		f, _ := data.DetectFormat(c.Data.Path)
+		shards = f == data.FormatShards
+	}
+	if shards && spec == data.ByteTokenizerSpec {
+		spec = ""
+	}
+	s, err := data.Load(data.LoadOptions{Input: c.Data.Path, Format: string(c.Data.Format), TextField: c.Data.TextField, Tokenizer: spec})
 	if err != nil {
 		return nil, err
+	}
+	if shards && s.Manifest != nil && s.Manifest.Tokenizer != data.ByteTokenizerSpec {
+		abs, err := filepath.Abs(filepath.Join(c.Data.Path, s.Manifest.Tokenizer))
+		if err != nil {
+			return nil, err
+		}
+		c.Data.Tokenizer = abs
 	}
 	if v := s.Tokenizer.VocabSize(); v > c.Model.VocabSize {
 		return nil, fmt.Errorf("data %s: tokenizer %s has %d tokens but model.vocab_size is %d; set --set model.vocab_size=%d",

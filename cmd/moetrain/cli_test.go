@@ -109,3 +109,29 @@ func TestCLIErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestPrepareBPEShardsThenTrain: data prepare trains a BPE tokenizer and
+// writes shards; pretrain on the shards picks up their tokenizer, and
+// generate decodes with it.
+func TestPrepareBPEShardsThenTrain(t *testing.T) {
+	dir := t.TempDir()
+	shards := filepath.Join(dir, "shards")
+	out, errs, code := run(t, "data", "prepare", "--tokenizer", "bpe:320", "--out", shards)
+	if code != 0 || !strings.Contains(out, "vocabulary 320") {
+		t.Fatalf("prepare exit %d: %s %s", code, out, errs)
+	}
+	runDir := filepath.Join(dir, "run")
+	args := append([]string{"pretrain", "--config", "tiny", "--data", shards, "--out", runDir, "--set", "model.vocab_size=320"}, smallSets...)
+	if out, errs, code = run(t, args...); code != 0 || !strings.Contains(out, "tokenizer bpe") {
+		t.Fatalf("pretrain on shards exit %d: %s %s", code, out, errs)
+	}
+	out, errs, code = run(t, "generate", "--ckpt", runDir, "--prompt", "The harbour", "-n", "10")
+	if code != 0 || !strings.HasPrefix(out, "The harbour") {
+		t.Fatalf("generate exit %d: %q %s", code, out, errs)
+	}
+	// A model too small for the tokenizer is refused before training.
+	_, errs, code = run(t, append([]string{"pretrain", "--config", "tiny", "--data", shards, "--out", filepath.Join(dir, "r2")}, smallSets...)...)
+	if code == 0 || !strings.Contains(errs, "model.vocab_size") {
+		t.Fatalf("vocab mismatch: exit %d, %s", code, errs)
+	}
+}

@@ -85,18 +85,21 @@ func lossPlot(recs []train.Record, logY bool) (*gplot.Plot, []string, error) {
 }
 
 // logTicks marks a logarithmic axis: decades when the range spans one or
-// more, otherwise the usual round values (all positive on such a narrow
-// range, which a log scale needs).
+// more, otherwise the usual round values. Ticks outside the range or not
+// positive (which a log scale cannot place) are left out.
 type logTicks struct{}
 
 // Ticks implements gplot.Ticker.
 func (logTicks) Ticks(min, max float64) []gplot.Tick {
+	var ts []gplot.Tick
 	if min > 0 && max/min >= 10 {
-		return gplot.LogTicks{Prec: -1}.Ticks(min, max)
+		ts = gplot.LogTicks{Prec: -1}.Ticks(min, max)
+	} else {
+		ts = gplot.DefaultTicks{}.Ticks(min, max)
 	}
-	var out []gplot.Tick
-	for _, t := range (gplot.DefaultTicks{}).Ticks(min, max) {
-		if t.Value > 0 {
+	out := ts[:0]
+	for _, t := range ts {
+		if t.Value > 0 && t.Value >= min && t.Value <= max {
 			out = append(out, t)
 		}
 	}

@@ -90,9 +90,9 @@ func drawExpertLoad(dc draw.Canvas, layers []*layerLoad, lc *loadScale, w, layer
 	bar := gplot.New()
 	bar.HideY()
 	bar.X.Padding = 0
-	bar.X.Label.Text = lc.label
+	bar.Title.Text = lc.label // as an x label, long text would narrow the bar
 	bar.X.Tick.Marker = barTicks(lc.mid)
-	bar.Add(&plotter.ColorBar{ColorMap: lc})
+	bar.Add(&plotter.ColorBar{ColorMap: lc, Colors: 256})
 	strip := draw.Crop(dc, 0, 0, 0, barH-(dc.Max.Y-dc.Min.Y))
 	bar.Draw(draw.Crop(strip, 6*pad, -6*pad, pad/2, -pad))
 }
@@ -108,7 +108,7 @@ func barTicks(mid float64) gplot.Ticker {
 		out := []gplot.Tick{{Value: mid, Label: fmt.Sprintf("%.3g", mid)}}
 		for _, t := range ts {
 			// Drop round labels that would crowd the balanced one.
-			if t.Label != "" && math.Abs(t.Value-mid) < (max-min)/20 {
+			if t.Label != "" && math.Abs(t.Value-mid) < (max-min)/8 {
 				t.Label = ""
 			}
 			out = append(out, t)

@@ -148,6 +148,7 @@ func TestWriteEdgeCases(t *testing.T) {
 	}{
 		{"single record", one, Options{}, 5, ""},
 		{"records out of order", shuffled, Options{}, 5, ""},
+		{"smallest sizes, 64 experts", synthRecords(30, []int{0, 1, 2}, 64), Options{Width: 240, Height: 160, LayerHeight: 160}, 5, ""},
 		{"log loss with a negative loss stays linear", negative, Options{LogLoss: true}, 5, "stays linear"},
 	}
 	for _, tt := range tests {
