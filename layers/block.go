@@ -14,20 +14,29 @@ type Block struct {
 	AttnNorm *RMSNorm
 	Attn     *Attention
 	FFNNorm  *RMSNorm
-	MLP      *MLP // dense FFN; nil on MoE layers
-	MoE      *MoE // nil on dense layers
+	MLP      *MLP    // dense FFN; nil on MoE layers
+	MoE      *MoE    // nil on dense layers
+	Dropout  float64 // residual-branch dropout probability in training
 }
 
 // Forward maps x [N, D] (N = b*t) to [N, D]. On an MoE layer it also returns
 // the routing; on a dense layer the routing is nil.
 func (blk *Block) Forward(tp *autograd.Tape, x *autograd.Tensor, b, t int, cache *KVCache, training bool, rng *rand.Rand) (*autograd.Tensor, *router.Routing) {
-	h := tp.Add(x, blk.Attn.Forward(tp, blk.AttnNorm.Forward(tp, x), b, t, cache))
+	h := tp.Add(x, blk.dropout(tp, blk.Attn.Forward(tp, blk.AttnNorm.Forward(tp, x), b, t, cache), training, rng))
 	z := blk.FFNNorm.Forward(tp, h)
 	if blk.MoE == nil {
-		return tp.Add(h, blk.MLP.Forward(tp, z)), nil
+		return tp.Add(h, blk.dropout(tp, blk.MLP.Forward(tp, z), training, rng)), nil
 	}
 	y, rt := blk.MoE.Forward(tp, z, training, rng)
-	return tp.Add(h, y), rt
+	return tp.Add(h, blk.dropout(tp, y, training, rng)), rt
+}
+
+// dropout applies residual-branch dropout in training.
+func (blk *Block) dropout(tp *autograd.Tape, y *autograd.Tensor, training bool, rng *rand.Rand) *autograd.Tensor {
+	if !training || blk.Dropout == 0 {
+		return y
+	}
+	return tp.Dropout(y, blk.Dropout, rng)
 }
 
 // Params returns the block's parameters in a fixed order.

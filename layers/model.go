@@ -30,6 +30,7 @@ type Config struct {
 	ExpertFFN     int // F, independent of FFNHidden (fine-grained experts)
 	SharedExperts int
 	Router        router.Config // NumExperts is overridden per layer
+	Dropout       float64       // residual-branch dropout in training
 }
 
 // Model is embeddings, blocks, final norm and LM head.
@@ -61,6 +62,7 @@ func New(cfg Config, dt autograd.DType, seed uint64) (*Model, error) {
 			AttnNorm: NewRMSNorm(dt, name+".input_layernorm", cfg.DModel, cfg.NormEps),
 			Attn:     NewAttention(dt, name+".self_attn", cfg.DModel, cfg.Heads, cfg.KVHeads, cfg.RopeTheta, std, outStd, rng),
 			FFNNorm:  NewRMSNorm(dt, name+".post_attention_layernorm", cfg.DModel, cfg.NormEps),
+			Dropout:  cfg.Dropout,
 		}
 		if cfg.MoELayers != nil && cfg.MoELayers[i] {
 			rc := cfg.Router
@@ -105,7 +107,7 @@ func (m *Model) NumParams() int {
 // Forward options.
 type ForwardOptions struct {
 	Training bool       // router jitter/noise and dropout on
-	RNG      *rand.Rand // randomness for training-time routing; nil when not training
+	RNG      *rand.Rand // randomness for training-time routing and dropout; nil when not training
 	Cache    []*KVCache // one per layer for generation; nil otherwise
 }
 

@@ -17,7 +17,7 @@ func ModelConfig(c *configs.Config) layers.Config {
 	lc := layers.Config{
 		Vocab: m.VocabSize, DModel: m.DModel, Layers: m.NLayers, Heads: m.NHeads, KVHeads: m.NKVHeads,
 		FFNHidden: m.FFNHiddenSize, MaxSeqLen: m.MaxSeqLen, RopeTheta: m.RopeTheta, NormEps: m.NormEps,
-		TieEmbeddings: m.TieEmbeddings, InitStd: m.InitStd,
+		TieEmbeddings: m.TieEmbeddings, InitStd: m.InitStd, Dropout: c.Train.Dropout,
 	}
 	if c.IsDense() {
 		return lc
@@ -54,6 +54,19 @@ func LossConfig(c *configs.Config) layers.LossConfig {
 
 // IgnoreIndex is the target id that contributes no loss.
 const IgnoreIndex = -100
+
+// checkSupported refuses settings this build validates but cannot run yet,
+// naming the key and what to use instead.
+func checkSupported(c *configs.Config) error {
+	if c.Train.Precision != configs.PrecisionFP32 {
+		return fmt.Errorf("train.precision %q: only fp32 training is available in this version; use --set train.precision=fp32", c.Train.Precision)
+	}
+	if c.Parallel.WorldSize != 1 || c.Parallel.ExpertParallel != 1 || c.Parallel.Backend != configs.BackendLocal {
+		return fmt.Errorf("parallel.{backend,world_size,expert_parallel} = %s,%d,%d: multi-rank training is not available in this version; use backend local, world_size 1, expert_parallel 1",
+			c.Parallel.Backend, c.Parallel.WorldSize, c.Parallel.ExpertParallel)
+	}
+	return nil
+}
 
 // NewModel builds a float32 model from a configuration, seeded by train.seed.
 func NewModel(c *configs.Config) (*layers.Model, error) {

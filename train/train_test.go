@@ -154,3 +154,40 @@ func TestNonFiniteGuard(t *testing.T) {
 		t.Errorf("latest = %q (%v), want step-00000004", latest, err)
 	}
 }
+
+// TestUnsupportedSettingsRefused: settings that validate but this version
+// cannot run are refused up front with the key and the way out.
+func TestUnsupportedSettingsRefused(t *testing.T) {
+	for _, set := range []string{"train.precision=bf16", "parallel.world_size=2"} {
+		c := testConfig(t, set)
+		_, err := New(Options{Config: c, RunDir: t.TempDir()})
+		key := strings.SplitN(set, "=", 2)[0]
+		if err == nil || !strings.Contains(err.Error(), strings.SplitN(key, ".", 2)[0]) || !strings.Contains(err.Error(), "use ") {
+			t.Errorf("%s: err = %v", set, err)
+		}
+	}
+}
+
+// TestDropoutTrainsAndEvalIsDeterministic: with dropout on, training still
+// learns, and evaluation (no dropout) is repeatable.
+func TestDropoutTrainsAndEvalIsDeterministic(t *testing.T) {
+	c := testConfig(t, "train.dropout=0.2", "train.steps=20", "train.lr=3e-3", "train.checkpoint_every=0", "train.eval_every=0")
+	dir := t.TempDir()
+	runTraining(t, c, dir, false, 0)
+	recs, err := ReadMetrics(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(recs[len(recs)-1].LMLoss < recs[0].LMLoss) {
+		t.Errorf("loss with dropout did not fall: %v -> %v", recs[0].LMLoss, recs[len(recs)-1].LMLoss)
+	}
+	_, m, _, err := LoadModel(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks, _, _ := LoadTokens(c)
+	a, b := EvalTokens(m, toks[:200], 2, 32), EvalTokens(m, toks[:200], 2, 32)
+	if a != b {
+		t.Errorf("eval not repeatable: %+v vs %+v", a, b)
+	}
+}

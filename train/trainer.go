@@ -82,6 +82,9 @@ func New(opts Options) (*Trainer, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkSupported(c); err != nil {
+		return nil, err
+	}
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
