@@ -42,6 +42,8 @@ type attnDims struct {
 	bq, bk                int // query and key block sizes
 }
 
+// attnCheckShapes validates the operands of Attention (panicking as it
+// documents) and returns the call's geometry.
 func attnCheckShapes(q, k, v *Tensor, causal bool) *attnDims {
 	if len(q.shape) != 4 || len(k.shape) != 4 || !sameShape(k.shape, v.shape) {
 		panic(fmt.Sprintf("autograd.Attention: want q [B,Tq,H,Dh] and k, v [B,Tk,Hkv,Dh], got %v, %v, %v", q.shape, k.shape, v.shape))
@@ -67,7 +69,8 @@ func attnCheckShapes(q, k, v *Tensor, causal bool) *attnDims {
 	if d.dh > 0 {
 		d.scale = 1 / math.Sqrt(float64(d.dh))
 	}
-	d.bq, d.bk = attnBlockSizes(d.dh)
+	bq, bk := attnBlockSizes(d.dh)
+	d.bq, d.bk = max(min(bq, d.tq), 1), max(min(bk, d.tk), 1)
 	return d
 }
 
@@ -83,32 +86,59 @@ func attnRun[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, needGrad bool
 	}
 }
 
-// visible returns how many of the nk keys starting at j0 query i may see.
-func (d *attnDims) visible(i, j0, nk int) int {
+// visible returns how many of the nk keys starting at j0 a query at absolute
+// position pos may see.
+func (d *attnDims) visible(pos, j0, nk int) int {
 	if !d.causal {
 		return nk
 	}
-	return min(max(d.off+i+1-j0, 0), nk)
+	return min(max(pos+1-j0, 0), nk)
 }
 
-// keyEnd returns one past the last key any query in [i0, i1) may see.
-func (d *attnDims) keyEnd(i1 int) int {
+// keyEnd returns one past the last key a query at absolute position pos may
+// see.
+func (d *attnDims) keyEnd(pos int) int {
 	if !d.causal {
 		return d.tk
 	}
-	return min(d.tk, d.off+i1)
+	return min(d.tk, pos+1)
 }
 
+// attnRows is a block of query rows that share a key/value head: n rows of q
+// (and of out) from offset off, stride apart. Row r sits at absolute position
+// pos0 + r*posStep and keeps its log-sum-exp in lse[lse+r]; kv is the offset
+// of the head's first key in k and v.
+type attnRows struct{ off, stride, n, pos0, posStep, lse, kv int }
+
 // attnForward fills out [B,Tq,H,Dh] and, when lse is not nil, the per-row
-// log-sum-exp [B,H,Tq]. Work items are (batch, head, query block).
+// log-sum-exp [B,H,Tq]. Work items are (batch, head, query block); a decode
+// step (Tq = 1) with grouped heads instead runs the H/Hkv query heads of each
+// key/value head as one block, reading each key block once for all of them.
 func attnForward[T Float](d *attnDims, q, k, v, out, lse []T) {
+	qs, ks := d.h*d.dh, d.hkv*d.dh // row strides of q/out and k/v
+	if d.tq == 1 && d.group > 1 && d.group*d.bk*d.dh <= attnMaxTile {
+		parallelFor(d.b*d.hkv, d.group*d.tk*d.dh, func(lo, hi int) {
+			ws := newAttnScratch[T](d.group, d.bk, d.dh)
+			for it := lo; it < hi; it++ { // it = b*Hkv + c
+				b, h0 := it/d.hkv, (it%d.hkv)*d.group
+				attnForwardBlock(d, ws, q, k, v, out, lse, attnRows{
+					off: b*qs + h0*d.dh, stride: d.dh, n: d.group, pos0: d.off,
+					lse: b*d.h + h0, kv: b*d.tk*ks + (it%d.hkv)*d.dh,
+				})
+			}
+		})
+		return
+	}
 	nqb := (d.tq + d.bq - 1) / d.bq
-	items := d.b * d.h * nqb
-	parallelFor(items, d.bq*d.tk*d.dh, func(lo, hi int) {
-		ws := newAttnScratch[T](d)
+	parallelFor(d.b*d.h*nqb, d.bq*d.tk*d.dh, func(lo, hi int) {
+		ws := newAttnScratch[T](d.bq, d.bk, d.dh)
 		for it := lo; it < hi; it++ {
-			bh, qb := it/nqb, attnBlockOrder(it%nqb, nqb)
-			attnForwardBlock(d, ws, q, k, v, out, lse, bh/d.h, bh%d.h, qb)
+			bh, qb := it/nqb, attnBlockOrder(it%nqb, nqb) // bh = b*H + h
+			b, h, i0 := bh/d.h, bh%d.h, qb*d.bq
+			attnForwardBlock(d, ws, q, k, v, out, lse, attnRows{
+				off: (b*d.tq+i0)*qs + h*d.dh, stride: qs, n: min(d.bq, d.tq-i0),
+				pos0: d.off + i0, posStep: 1, lse: bh*d.tq + i0, kv: b*d.tk*ks + (h/d.group)*d.dh,
+			})
 		}
 	})
 }
@@ -123,39 +153,36 @@ func attnBlockOrder(i, n int) int {
 	return n - 1 - i/2
 }
 
-// attnForwardBlock runs query block qb of head h in batch entry b against all
-// the keys it may see, one key block at a time with an online softmax.
-func attnForwardBlock[T Float](d *attnDims, ws *attnScratch[T], q, k, v, out, lse []T, b, h, qb int) {
-	i0 := qb * d.bq
-	i1 := min(i0+d.bq, d.tq)
-	nq := i1 - i0
-	qs, ks := d.h*d.dh, d.hkv*d.dh // row strides of q/out and k/v
-	qoff := (b*d.tq+i0)*qs + h*d.dh
-	kbase := b*d.tk*ks + (h/d.group)*d.dh
+// attnForwardBlock runs a block of query rows against all the keys they may
+// see, one key block at a time with an online softmax.
+func attnForwardBlock[T Float](d *attnDims, ws *attnScratch[T], q, k, v, out, lse []T, rows attnRows) {
+	nq, ks := rows.n, d.hkv*d.dh
 	m, l, acc, s := ws.m[:nq], ws.l[:nq], ws.acc[:nq*d.dh], ws.s
 	for r := range m {
 		m[r] = T(math.Inf(-1))
 	}
 	clear(l)
 	clear(acc)
-	for j0, kEnd := 0, d.keyEnd(i1); j0 < kEnd; j0 += d.bk {
+	kEnd := d.keyEnd(rows.pos0 + (nq-1)*rows.posStep)
+	for j0 := 0; j0 < kEnd; j0 += d.bk {
 		nk := min(j0+d.bk, kEnd) - j0
 		// s [nq,nk] = scale · q_blk · k_blkᵀ
-		attnGemm(false, true, nq, nk, d.dh, T(d.scale), q[qoff:], qs, k[kbase+j0*ks:], ks, 0, s, d.bk)
+		attnGemm(false, true, nq, nk, d.dh, T(d.scale), q[rows.off:], rows.stride, k[rows.kv+j0*ks:], ks, 0, s, d.bk)
 		for r := 0; r < nq; r++ {
-			attnSoftmaxStep(s[r*d.bk:r*d.bk+nk], d.visible(i0+r, j0, nk), &m[r], &l[r], acc[r*d.dh:(r+1)*d.dh])
+			vis := d.visible(rows.pos0+r*rows.posStep, j0, nk)
+			attnSoftmaxStep(s[r*d.bk:r*d.bk+nk], vis, &m[r], &l[r], acc[r*d.dh:(r+1)*d.dh])
 		}
 		// acc [nq,Dh] += p [nq,nk] · v_blk [nk,Dh]
-		attnGemm(false, false, nq, d.dh, nk, 1, s, d.bk, v[kbase+j0*ks:], ks, 1, acc, d.dh)
+		attnGemm(false, false, nq, d.dh, nk, 1, s, d.bk, v[rows.kv+j0*ks:], ks, 1, acc, d.dh)
 	}
 	for r := 0; r < nq; r++ {
 		inv := 1 / l[r]
-		o := out[qoff+r*qs : qoff+r*qs+d.dh]
+		o := out[rows.off+r*rows.stride : rows.off+r*rows.stride+d.dh]
 		for x, a := range acc[r*d.dh : (r+1)*d.dh] {
 			o[x] = a * inv
 		}
 		if lse != nil {
-			lse[(b*d.h+h)*d.tq+i0+r] = m[r] + T(math.Log(float64(l[r])))
+			lse[rows.lse+r] = m[r] + T(math.Log(float64(l[r])))
 		}
 	}
 }

@@ -130,12 +130,13 @@ func TestAttentionMatchesReference(t *testing.T) {
 		{1, 130, 200, 4, 1, 64, false},
 		{1, 40, 300, 2, 1, 8, true},
 		{2, 1, 97, 4, 4, 32, true},
+		{2, 1, 97, 8, 2, 32, true}, // decode step: a key/value head's query heads as one block
 		{1, 65, 65, 2, 2, 128, true},
 	} {
 		for _, workers := range []int{1, 4} {
 			d := attnCheckShapes(New(Float32, c.b, c.tq, c.h, c.dh), New(Float32, c.b, c.tk, c.hkv, c.dh), New(Float32, c.b, c.tk, c.hkv, c.dh), c.causal)
 			twoPass := attnUseTwoPass(c.b*c.hkv, (c.tk+d.bk-1)/d.bk, workers)
-			twoPasses += btoi(twoPass)
+			twoPasses += attnBtoi(twoPass)
 			t.Run(fmt.Sprintf("%v/workers=%d/twopass=%v", c, workers, twoPass), func(t *testing.T) {
 				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(workers))
 				q, k, v := c.inputs(rng)
@@ -158,7 +159,7 @@ func TestAttentionMatchesReference(t *testing.T) {
 	}
 }
 
-func btoi(b bool) int {
+func attnBtoi(b bool) int {
 	if b {
 		return 1
 	}
@@ -297,8 +298,15 @@ func TestAttnLoopGemm(t *testing.T) {
 				if tb {
 					ldb = k + pad
 				}
-				a := RandN(rng, 1, max(m, k)*lda).F64()
-				b := RandN(rng, 1, max(n, k)*ldb).F64()
+				// Exact lengths, as a block at the end of a buffer has.
+				a := RandN(rng, 1, (m-1)*lda+k).F64()
+				if ta {
+					a = RandN(rng, 1, (k-1)*lda+m).F64()
+				}
+				b := RandN(rng, 1, (k-1)*ldb+n).F64()
+				if tb {
+					b = RandN(rng, 1, (n-1)*ldb+k).F64()
+				}
 				c := RandN(rng, 1, m*(n+pad)).F64()
 				want := append([]float64(nil), c...)
 				gemm(ta, tb, m, n, k, 1.5, a, lda, b, ldb, beta, want, n+pad)
