@@ -3,6 +3,8 @@ package autograd
 import (
 	"runtime"
 	"sync"
+
+	"github.com/moetrain/moetrain/autograd/internal/blas"
 )
 
 // gemm computes C = alpha * op(A) * op(B) + beta * C for row-major matrices,
@@ -71,9 +73,9 @@ const maxGEMMWorkers = 16
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	switch any(alpha).(type) {
 	case float32:
-		sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		blas.Sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case float64:
-		dgemm(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+		blas.Dgemm(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
 	}
 }
 
@@ -91,12 +93,16 @@ func scaleInPlace[T Float](c []T, beta T, m, n, ldc int) {
 }
 
 // BLASBackend names the GEMM implementation compiled in ("openblas" or "gonum").
-func BLASBackend() string { return blasBackend }
+func BLASBackend() string { return blas.Backend }
 
 // SetBLASThreads sets how many threads the BLAS may use inside one call (a
 // no-op for the pure Go backend). moetrain sets 1 at start-up and splits large
 // products across goroutines itself; raise it only for programs that call
 // GEMM from a single goroutine and run nothing else in parallel.
-func SetBLASThreads(n int) { setBLASThreads(n) }
+func SetBLASThreads(n int) { blas.SetThreads(n) }
 
-func init() { setBLASThreads(1) }
+func init() { blas.SetThreads(1) }
+
+// sgemm is the raw single-threaded BLAS call, for benchmarks that compare the
+// ops against it.
+var sgemm = blas.Sgemm

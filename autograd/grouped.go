@@ -1,6 +1,11 @@
 package autograd
 
-import "fmt"
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+)
 
 // GroupedMatMul multiplies contiguous row groups of x by their own weight
 // matrix: for group e, rows offsets[e]:offsets[e+1] of x [M, Din] are
@@ -36,13 +41,9 @@ func (tp *Tape) GroupedMatMul(x, w *Tensor, offsets []int) *Tensor {
 func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
 	din, dout := w.shape[2], w.shape[1]
 	xv, wv, ov := Values[T](x), Values[T](w), Values[T](out)
-	for e := 0; e+1 < len(offsets); e++ {
-		lo, hi := offsets[e], offsets[e+1]
-		if hi == lo {
-			continue
-		}
-		gemm(false, true, hi-lo, dout, din, 1, xv[lo*din:], din, wv[e*dout*din:], din, 0, ov[lo*dout:], dout)
-	}
+	groupedEach(offsets, din*dout, func(e, lo, hi int) {
+		gemmSerial(false, true, hi-lo, dout, din, 1, xv[lo*din:], din, wv[e*dout*din:], din, 0, ov[lo*dout:], dout)
+	})
 }
 
 func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
@@ -55,18 +56,71 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 	if w.requiresGrad {
 		dw = gradOf[T](tp, w)
 	}
-	for e := 0; e+1 < len(offsets); e++ {
-		lo, hi := offsets[e], offsets[e+1]
-		if hi == lo {
-			continue
-		}
+	// Groups write disjoint rows of dx and disjoint slices of dw, so they run
+	// side by side.
+	groupedEach(offsets, 2*din*dout, func(e, lo, hi int) {
 		if dx != nil { // dx_e [m, Din] += dout_e [m, Dout] · w_e [Dout, Din]
-			gemm(false, false, hi-lo, din, dout, 1, dov[lo*dout:], dout, wv[e*dout*din:], din, 1, dx[lo*din:], din)
+			gemmSerial(false, false, hi-lo, din, dout, 1, dov[lo*dout:], dout, wv[e*dout*din:], din, 1, dx[lo*din:], din)
 		}
 		if dw != nil { // dw_e [Dout, Din] += dout_e^T · x_e
-			gemm(true, false, dout, din, hi-lo, 1, dov[lo*dout:], dout, xv[lo*din:], din, 1, dw[e*dout*din:], din)
+			gemmSerial(true, false, dout, din, hi-lo, 1, dov[lo*dout:], dout, xv[lo*din:], din, 1, dw[e*dout*din:], din)
+		}
+	})
+}
+
+// groupedEach runs fn(e, lo, hi) for every non-empty group. When the work is
+// large, whole groups are dealt to one goroutine per core, largest first onto
+// the least-loaded worker, each running single-threaded GEMMs: for MoE's many
+// mid-sized per-expert products this beats splitting every product in two.
+// rowCost is the multiply-adds per row.
+func groupedEach(offsets []int, rowCost int, fn func(e, lo, hi int)) {
+	groups := len(offsets) - 1
+	workers := min(runtime.GOMAXPROCS(0), groups)
+	total := offsets[groups] * rowCost
+	if workers <= 1 || total < minParallelGEMM {
+		for e := 0; e < groups; e++ {
+			if offsets[e+1] > offsets[e] {
+				fn(e, offsets[e], offsets[e+1])
+			}
+		}
+		return
+	}
+	order := make([]int, 0, groups)
+	for e := 0; e < groups; e++ {
+		if offsets[e+1] > offsets[e] {
+			order = append(order, e)
 		}
 	}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		return offsets[a+1]-offsets[a] > offsets[b+1]-offsets[b]
+	})
+	load := make([]int, workers)
+	assign := make([][]int, workers)
+	for _, e := range order {
+		best := 0
+		for wi := 1; wi < workers; wi++ {
+			if load[wi] < load[best] {
+				best = wi
+			}
+		}
+		assign[best] = append(assign[best], e)
+		load[best] += offsets[e+1] - offsets[e]
+	}
+	var wg sync.WaitGroup
+	for wi := 1; wi < workers; wi++ {
+		wg.Add(1)
+		go func(es []int) {
+			defer wg.Done()
+			for _, e := range es {
+				fn(e, offsets[e], offsets[e+1])
+			}
+		}(assign[wi])
+	}
+	for _, e := range assign[0] {
+		fn(e, offsets[e], offsets[e+1])
+	}
+	wg.Wait()
 }
 
 // Select returns the i-th slice along the first axis of x, e.g. expert i's

@@ -1,6 +1,6 @@
 //go:build cgo && openblas
 
-package autograd
+package blas
 
 /*
 #cgo LDFLAGS: -lopenblas
@@ -11,7 +11,8 @@ import "C"
 
 import "unsafe"
 
-const blasBackend = "openblas"
+// Backend names the implementation compiled in.
+const Backend = "openblas"
 
 func trans(t bool) C.enum_CBLAS_TRANSPOSE {
 	if t {
@@ -20,18 +21,21 @@ func trans(t bool) C.enum_CBLAS_TRANSPOSE {
 	return C.CblasNoTrans
 }
 
-func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// Sgemm is row-major single-precision C = alpha op(A) op(B) + beta C.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	C.cblas_sgemm(C.CblasRowMajor, trans(transA), trans(transB), C.blasint(m), C.blasint(n), C.blasint(k),
 		C.float(alpha), (*C.float)(unsafe.Pointer(&a[0])), C.blasint(lda),
 		(*C.float)(unsafe.Pointer(&b[0])), C.blasint(ldb),
 		C.float(beta), (*C.float)(unsafe.Pointer(&c[0])), C.blasint(ldc))
 }
 
-func dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
+// Dgemm is row-major double-precision C = alpha op(A) op(B) + beta C.
+func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int, b []float64, ldb int, beta float64, c []float64, ldc int) {
 	C.cblas_dgemm(C.CblasRowMajor, trans(transA), trans(transB), C.blasint(m), C.blasint(n), C.blasint(k),
 		C.double(alpha), (*C.double)(unsafe.Pointer(&a[0])), C.blasint(lda),
 		(*C.double)(unsafe.Pointer(&b[0])), C.blasint(ldb),
 		C.double(beta), (*C.double)(unsafe.Pointer(&c[0])), C.blasint(ldc))
 }
 
-func setBLASThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
+// SetThreads sets the threads one call may use (no-op without OpenBLAS).
+func SetThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
