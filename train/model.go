@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/moetrain/moetrain/autograd"
@@ -107,7 +108,7 @@ func SetModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, source str
 		if !ok {
 			return fmt.Errorf("%s: no tensor %q; the checkpoint is of another model", source, p.Name)
 		}
-		if !sameShape(t.Shape(), p.Shape()) {
+		if !slices.Equal(t.Shape(), p.Shape()) {
 			return fmt.Errorf("%s: tensor %q has shape %v, the model needs %v", source, p.Name, t.Shape(), p.Shape())
 		}
 		copyValues(p, t)
@@ -166,17 +167,6 @@ func copyValues(dst, src *autograd.Tensor) {
 	}
 }
 
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
 
 // LoadModel reads a checkpoint (any form checkpoint.Resolve accepts) and
 // returns its configuration and model.
