@@ -167,7 +167,6 @@ func copyValues(dst, src *autograd.Tensor) {
 	}
 }
 
-
 // LoadModel reads a checkpoint (any form checkpoint.Resolve accepts) and
 // returns its configuration and model.
 func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Checkpoint, error) {
