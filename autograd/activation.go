@@ -5,9 +5,13 @@ import (
 	"math"
 )
 
-// actCost is the approximate cost of one activation element relative to an
-// add, for parallelFor's split decision (an exp dominates it).
-const actCost = 8
+// actCost and actCost32 are the approximate costs of one activation element
+// relative to an add, for parallelFor's split decision: a float64 one pays
+// for math.Exp, a float32 one runs in the vector kernels of activation_f32.go.
+const (
+	actCost   = 8
+	actCost32 = 2
+)
 
 // Sigmoid returns 1 / (1 + exp(-x)) elementwise.
 func (tp *Tape) Sigmoid(x *Tensor) *Tensor {
@@ -15,7 +19,7 @@ func (tp *Tape) Sigmoid(x *Tensor) *Tensor {
 	if x.dtype == Float64 {
 		actSigmoidOp[float64](tp, x, out)
 	} else {
-		actSigmoidOp[float32](tp, x, out)
+		actSigmoidOp32(tp, x, out)
 	}
 	return out
 }
@@ -26,7 +30,7 @@ func (tp *Tape) SiLU(x *Tensor) *Tensor {
 	if x.dtype == Float64 {
 		actSiLUOp[float64](tp, x, out)
 	} else {
-		actSiLUOp[float32](tp, x, out)
+		actSiLUOp32(tp, x, out)
 	}
 	return out
 }
@@ -43,10 +47,13 @@ func (tp *Tape) SwiGLU(gate, up *Tensor) *Tensor {
 	if gate.dtype == Float64 {
 		actSwiGLUOp[float64](tp, gate, up, out)
 	} else {
-		actSwiGLUOp[float32](tp, gate, up, out)
+		actSwiGLUOp32(tp, gate, up, out)
 	}
 	return out
 }
+
+// The float64 ops below evaluate with math.Exp; the float32 ones (after
+// them) call the kernels of activation_f32.go.
 
 // actSigmoid returns 1 / (1 + exp(-x)). It saturates to 0 or 1 without
 // overflow trouble: exp(-x) = +Inf gives exactly 0. Activations evaluate in
@@ -149,4 +156,47 @@ func actSwiGLUBoth[T Float](dg, du, g, gv, uv []T) {
 		du[i] += g[i] * T(silu)
 		dg[i] += g[i] * uv[i] * T(d)
 	}
+}
+
+func actSigmoidOp32(tp *Tape, x, out *Tensor) {
+	xv, ov := Values[float32](x), Values[float32](out)
+	parallelFor(len(ov), actCost32, func(lo, hi int) { sigmoidFwdF32(ov[lo:hi], xv[lo:hi]) })
+	tp.record(out, func() {
+		g, gx := Grads[float32](out), gradOf[float32](tp, x)
+		parallelFor(len(g), actCost32, func(lo, hi int) { sigmoidBwdF32(gx[lo:hi], g[lo:hi], xv[lo:hi]) })
+	}, x)
+}
+
+func actSiLUOp32(tp *Tape, x, out *Tensor) {
+	xv, ov := Values[float32](x), Values[float32](out)
+	parallelFor(len(ov), actCost32, func(lo, hi int) { siluFwdF32(ov[lo:hi], xv[lo:hi]) })
+	tp.record(out, func() {
+		g, gx := Grads[float32](out), gradOf[float32](tp, x)
+		parallelFor(len(g), actCost32, func(lo, hi int) { siluBwdF32(gx[lo:hi], g[lo:hi], xv[lo:hi]) })
+	}, x)
+}
+
+func actSwiGLUOp32(tp *Tape, gate, up, out *Tensor) {
+	gv, uv, ov := Values[float32](gate), Values[float32](up), Values[float32](out)
+	parallelFor(len(ov), actCost32, func(lo, hi int) { swigluFwdF32(ov[lo:hi], gv[lo:hi], uv[lo:hi]) })
+	tp.record(out, func() {
+		g := Grads[float32](out)
+		var dg, du []float32
+		if gate.requiresGrad {
+			dg = gradOf[float32](tp, gate)
+		}
+		if up.requiresGrad {
+			du = gradOf[float32](tp, up)
+		}
+		parallelFor(len(g), actCost32, func(lo, hi int) {
+			switch {
+			case dg != nil && du != nil:
+				swigluBwdF32(dg[lo:hi], du[lo:hi], g[lo:hi], gv[lo:hi], uv[lo:hi])
+			case dg != nil:
+				swigluBwdGateF32(dg[lo:hi], g[lo:hi], gv[lo:hi], uv[lo:hi])
+			default:
+				swigluBwdUpF32(du[lo:hi], g[lo:hi], gv[lo:hi])
+			}
+		})
+	}, gate, up)
 }

@@ -1,0 +1,21 @@
+//go:build !amd64
+
+package autograd
+
+// actSIMD is the vector instruction set the float32 activation kernels use;
+// there is none outside amd64.
+var actSIMD = actSIMDDetect()
+
+func actSIMDDetect() actSIMDLevel { return actSIMDNone }
+
+// The vector bodies of the float32 activation kernels: each processes a
+// prefix of its slices and returns how many elements it did, here none.
+
+func sigmoidFwdVec(out, x []float32) int                 { return 0 }
+func sigmoidBwdVec(dx, g, x []float32) int               { return 0 }
+func siluFwdVec(out, x []float32) int                    { return 0 }
+func siluBwdVec(dx, g, x []float32) int                  { return 0 }
+func swigluFwdVec(out, gate, up []float32) int           { return 0 }
+func swigluBwdVec(dgate, dup, g, gate, up []float32) int { return 0 }
+func swigluBwdGateVec(dgate, g, gate, up []float32) int  { return 0 }
+func swigluBwdUpVec(dup, g, gate []float32) int          { return 0 }
