@@ -27,7 +27,7 @@ func (tp *Tape) GroupedMatMul(x, w *Tensor, offsets []int) *Tensor {
 			panic(fmt.Sprintf("autograd.GroupedMatMul: offsets %v decrease", offsets))
 		}
 	}
-	out := tp.alloc(x.dtype, x.shape[0], w.shape[1])
+	out := tp.allocDirty(x.dtype, x.shape[0], w.shape[1]) // the groups cover every row
 	if x.dtype == Float64 {
 		groupedForward[float64](x, w, out, offsets)
 		tp.record(out, func() { groupedBackward[float64](tp, x, w, out, offsets) }, x, w)

@@ -38,7 +38,7 @@ func (tp *Tape) matmul(a, b *Tensor, transA, transB bool, batch, ar, ac, br, bc 
 	if batch > 1 || len(a.shape) == 3 {
 		shape = []int{batch, m, n}
 	}
-	out := tp.alloc(a.dtype, shape...)
+	out := tp.allocDirty(a.dtype, shape...) // every element is written (beta = 0)
 	if a.dtype == Float64 {
 		matmulForward(Values[float64](a), Values[float64](b), Values[float64](out), transA, transB, batch, m, n, k, ac, bc)
 		tp.record(out, func() { matmulBackward[float64](tp, a, b, out, transA, transB, batch, m, n, k, ac, bc) }, a, b)

@@ -21,11 +21,17 @@ func sizeClass(n int) int {
 }
 
 func (p *bufferPool) get32(n int) []float32 {
+	b := p.get32Dirty(n)
+	clear(b)
+	return b
+}
+
+// get32Dirty is get32 without zeroing: for outputs a kernel overwrites whole.
+func (p *bufferPool) get32Dirty(n int) []float32 {
 	c := sizeClass(n)
 	if l := p.free32[c]; len(l) > 0 {
 		b := l[len(l)-1][:n]
 		p.free32[c] = l[:len(l)-1]
-		clear(b)
 		return b
 	}
 	return make([]float32, n, c)

@@ -101,6 +101,18 @@ func (tp *Tape) alloc(dt DType, shape ...int) *Tensor {
 	return t
 }
 
+// allocDirty is alloc without zeroing a float32 buffer, for outputs that a
+// kernel overwrites entirely (GEMMs with beta = 0).
+func (tp *Tape) allocDirty(dt DType, shape ...int) *Tensor {
+	if dt == Float64 {
+		return tp.alloc(dt, shape...)
+	}
+	t := &Tensor{shape: append(make([]int, 0, 4), shape...), dtype: dt, pooled: true}
+	t.f32 = tp.pool.get32Dirty(numel(shape))
+	tp.owned = append(tp.owned, t)
+	return t
+}
+
 // view returns a tensor sharing x's value buffer with a new shape. The view
 // owns only its gradient buffer.
 func (tp *Tape) view(x *Tensor, shape ...int) *Tensor {
