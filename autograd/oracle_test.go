@@ -2,6 +2,7 @@ package autograd
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -46,10 +47,12 @@ func newOracleNet(rng *rand.Rand, n, din, h, c int) *oracleNet {
 		}
 		return v
 	}
+	// Weights at 1.5/sqrt(fan-in) keep the logits O(1): the softmax is
+	// neither uniform nor saturated, so every gradient entry matters.
 	net := &oracleNet{n: n, din: din, h: h, c: c,
 		x:  randn(1, n*din),
-		w1: randn(1, din*h), b1: randn(0.5, h),
-		w2: randn(1, h*c), b2: randn(0.5, c),
+		w1: randn(1.5/math.Sqrt(float64(din)), din*h), b1: randn(0.5, h),
+		w2: randn(1.5/math.Sqrt(float64(h)), h*c), b2: randn(0.5, c),
 		targets: make([]int32, n),
 	}
 	for i := range net.targets {
@@ -106,7 +109,7 @@ func gorgoniaMLP(net *oracleNet, act string, explicitLSE bool) (oracleResult, er
 		return oracleResult{}, fmt.Errorf("unknown activation %q", act)
 	}
 	z := G.Must(G.BroadcastAdd(G.Must(G.Mul(hid, w2)), b2, nil, []byte{0})) // [N, C]
-	var logp *G.Node                                                       // [N, C]
+	var logp *G.Node                                                        // [N, C]
 	if explicitLSE {
 		lse := G.Must(G.Log(G.Must(G.Sum(G.Must(G.Exp(z)), 1)))) // [N]
 		logp = G.Must(G.BroadcastSub(z, lse, nil, []byte{1}))
@@ -158,7 +161,7 @@ func ourMLP(net *oracleNet, act string, fused bool) (oracleResult, error) {
 	tp := NewTape()
 	defer tp.Reset()
 	pre := tp.Add(tp.MatMul(x, w1, false, false), b1) // [N, H]
-	var hid *Tensor                                    // [N, H]
+	var hid *Tensor                                   // [N, H]
 	switch act {
 	case "sigmoid":
 		hid = tp.Sigmoid(pre)
