@@ -9,7 +9,14 @@ import "math/bits"
 type bufferPool struct {
 	free32 map[int][][]float32
 	free64 map[int][][]float64
+	// idle counts, per size class, the Reset cycles since a buffer of that
+	// class was last handed out; classes idle for maxIdleCycles are dropped so
+	// that shapes seen once (a rare expert load) do not pin memory forever.
+	idle32, idle64 map[int]int
 }
+
+// maxIdleCycles is how many Reset cycles an unused size class is kept.
+const maxIdleCycles = 8
 
 // sizeClass returns the capacity a buffer of n elements is allocated with.
 func sizeClass(n int) int {
@@ -29,6 +36,9 @@ func (p *bufferPool) get32(n int) []float32 {
 // get32Dirty is get32 without zeroing: for outputs a kernel overwrites whole.
 func (p *bufferPool) get32Dirty(n int) []float32 {
 	c := sizeClass(n)
+	if p.idle32 != nil {
+		p.idle32[c] = 0
+	}
 	if l := p.free32[c]; len(l) > 0 {
 		b := l[len(l)-1][:n]
 		p.free32[c] = l[:len(l)-1]
@@ -39,6 +49,9 @@ func (p *bufferPool) get32Dirty(n int) []float32 {
 
 func (p *bufferPool) get64(n int) []float64 {
 	c := sizeClass(n)
+	if p.idle64 != nil {
+		p.idle64[c] = 0
+	}
 	if l := p.free64[c]; len(l) > 0 {
 		b := l[len(l)-1][:n]
 		p.free64[c] = l[:len(l)-1]
@@ -78,4 +91,24 @@ func (p *bufferPool) put(t *Tensor) {
 		p.put64(t.f64)
 	}
 	t.f32, t.f64, t.g32, t.g64 = nil, nil, nil, nil
+}
+
+// endCycle ages every size class by one Reset cycle and drops the buffers of
+// classes unused for maxIdleCycles.
+func (p *bufferPool) endCycle() {
+	if p.idle32 == nil {
+		p.idle32, p.idle64 = map[int]int{}, map[int]int{}
+	}
+	ageClasses(p.free32, p.idle32)
+	ageClasses(p.free64, p.idle64)
+}
+
+func ageClasses[T Float](free map[int][][]T, idle map[int]int) {
+	for c := range free {
+		idle[c]++
+		if idle[c] > maxIdleCycles {
+			delete(free, c)
+			delete(idle, c)
+		}
+	}
 }

@@ -86,6 +86,7 @@ func (tp *Tape) Reset() {
 		tp.owned[i] = nil
 	}
 	tp.owned = tp.owned[:0]
+	tp.pool.endCycle()
 }
 
 // alloc returns a zero-filled intermediate owned by the tape.
