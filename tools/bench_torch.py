@@ -501,7 +501,7 @@ def main(argv):
     seed = tr["seed"] if args.seed is None else args.seed
     torch.manual_seed(seed)
     if tr.get("dropout", 0):
-        print("bench_torch: train.dropout is ignored (moetrain's layers apply no dropout)", file=sys.stderr)
+        print("bench_torch: train.dropout is ignored here; compare with dropout 0", file=sys.stderr)
 
     Model = build_model_classes(torch)
     model = Model(cfg)
