@@ -38,7 +38,7 @@ func (t *Trainer) save() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
 	}
-	t.lastSaved = t.step
+	t.lastSaved, t.lastSavedDir = t.step, dir
 	if _, err := checkpoint.Prune(t.opts.RunDir, t.cfg.Train.KeepLast); err != nil {
 		return "", err
 	}
@@ -69,7 +69,7 @@ func (t *Trainer) restore() error {
 			return fmt.Errorf("checkpoint %s: rng: %w", dir, err)
 		}
 	}
-	t.step, t.lastSaved = ck.Step, ck.Step
+	t.step, t.lastSaved, t.lastSavedDir = ck.Step, ck.Step, dir
 	t.tokens = int64(ck.Metrics["tokens"])
 	t.skipped = int(ck.Metrics["skipped_steps"])
 	return nil

@@ -191,3 +191,24 @@ func TestDropoutTrainsAndEvalIsDeterministic(t *testing.T) {
 		t.Errorf("eval not repeatable: %+v vs %+v", a, b)
 	}
 }
+
+// TestEvalRunsOffTheLogGrid: an eval_every that is not a multiple of
+// log_every still evaluates, on its own logged line.
+func TestEvalRunsOffTheLogGrid(t *testing.T) {
+	c := testConfig(t, "train.steps=10", "train.log_every=4", "train.eval_every=3", "train.checkpoint_every=0")
+	dir := t.TempDir()
+	runTraining(t, c, dir, false, 0)
+	recs, err := ReadMetrics(filepath.Join(dir, "metrics.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evals []int
+	for _, r := range recs {
+		if r.ValLoss != nil {
+			evals = append(evals, r.Step)
+		}
+	}
+	if len(evals) != 3 || evals[0] != 3 || evals[1] != 6 || evals[2] != 9 {
+		t.Errorf("evaluated at steps %v, want [3 6 9]", evals)
+	}
+}

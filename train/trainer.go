@@ -53,23 +53,24 @@ type Options struct {
 
 // Trainer owns a run's model, optimizer and state.
 type Trainer struct {
-	cfg       *configs.Config
-	opts      Options
-	model     *layers.Model
-	params    []*autograd.Tensor
-	opt       *optim.AdamW
-	sched     optim.Schedule
-	tape      *autograd.Tape
-	pcg       *rand.PCG // training randomness (router noise and jitter); checkpointed
-	fwdOpts   layers.ForwardOptions
-	lossCfg   layers.LossConfig
-	batches   Batches
-	moeLayers []int
-	step      int   // optimizer steps completed (including skipped ones)
-	tokens    int64 // tokens trained on
-	skipped   int   // skipped steps so far
-	badRun    int   // consecutive skipped steps
-	lastSaved int
+	cfg          *configs.Config
+	opts         Options
+	model        *layers.Model
+	params       []*autograd.Tensor
+	opt          *optim.AdamW
+	sched        optim.Schedule
+	tape         *autograd.Tape
+	pcg          *rand.PCG // training randomness (router noise and jitter); checkpointed
+	fwdOpts      layers.ForwardOptions
+	lossCfg      layers.LossConfig
+	batches      Batches
+	moeLayers    []int
+	step         int   // optimizer steps completed (including skipped ones)
+	tokens       int64 // tokens trained on
+	skipped      int   // skipped steps so far
+	badRun       int   // consecutive skipped steps
+	lastSaved    int   // step of the newest checkpoint written or restored
+	lastSavedDir string
 }
 
 // MaxBadSteps is how many consecutive non-finite steps stop a run.
@@ -206,7 +207,8 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			}
 		}
 		window.tokens += sr.Tokens
-		if t.step%c.LogEvery == 0 || t.step == c.Steps {
+		evalNow := c.EvalEvery > 0 && t.opts.Val != nil && t.step%c.EvalEvery == 0
+		if t.step%c.LogEvery == 0 || t.step == c.Steps || evalNow {
 			if window.n > 0 {
 				n := float64(window.n)
 				rec := &Record{Step: t.step, Loss: window.loss / n, LMLoss: window.lm / n, AuxLoss: window.aux / n,
@@ -215,7 +217,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 					Dropped: window.dropped, Entropy: window.entropy / n, MoELayers: t.moeLayers}
 				rec.ExpertLoad, rec.MaxLoad = loadFractions(window.load)
 				res.FinalLoss = rec.Loss
-				if c.EvalEvery > 0 && t.opts.Val != nil && t.step%c.EvalEvery == 0 {
+				if evalNow {
 					ev := t.evaluate()
 					rec.ValLoss, rec.ValPPL = &ev.Loss, &ev.PPL
 					res.ValLoss = ev.Loss
@@ -242,6 +244,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			t.opts.OnStep(t.step)
 		}
 	}
+	res.Checkpoint = t.lastSavedDir
 	if t.badRun == 0 && t.step != t.lastSaved {
 		dir, err := t.save()
 		if err != nil {
