@@ -14,18 +14,15 @@ type EvalResult struct {
 	Tokens int     `json:"tokens"`
 }
 
-// Evaluate runs the model without gradients over batches of b sequences of t
-// tokens and returns the token-weighted mean loss and perplexity.
-func Evaluate(m *layers.Model, inputs, targets [][]int32, b, t int) EvalResult {
+// Evaluate runs the model without gradients over batches of sequences of t
+// tokens (each batch [rows*t], rows free per batch) and returns the
+// token-weighted mean loss and perplexity.
+func Evaluate(m *layers.Model, inputs, targets [][]int32, t int) EvalResult {
 	tp := autograd.NewNoGradTape()
 	var sum float64
 	var count int
 	for i := range inputs {
-		bb := len(inputs[i]) / t
-		if b > 0 && bb > b {
-			bb = b
-		}
-		out := m.Forward(tp, inputs[i], bb, t, layers.ForwardOptions{})
+		out := m.Forward(tp, inputs[i], len(inputs[i])/t, t, layers.ForwardOptions{})
 		n := 0
 		for _, y := range targets[i] {
 			if y != IgnoreIndex {
@@ -49,7 +46,7 @@ func Evaluate(m *layers.Model, inputs, targets [][]int32, b, t int) EvalResult {
 func (t *Trainer) evaluate() EvalResult {
 	c := t.cfg.Train
 	in, tg := t.opts.Val.Windows(c.EvalBatches)
-	return Evaluate(t.model, in, tg, c.MicroBatchSize, c.SeqLen)
+	return Evaluate(t.model, in, tg, c.SeqLen)
 }
 
 // EvalTokens evaluates a whole token stream: windows of t+1 tokens start every
@@ -71,9 +68,9 @@ func EvalTokens(m *layers.Model, tokens []int32, b, t int) EvalResult {
 	if len(in) > 0 {
 		inputs, targets = append(inputs, in), append(targets, tg)
 	}
-	res := Evaluate(m, inputs, targets, b, t)
+	res := Evaluate(m, inputs, targets, t)
 	if rest := len(tokens) - start; rest >= 2 {
-		tail := Evaluate(m, [][]int32{tokens[start : len(tokens)-1]}, [][]int32{tokens[start+1:]}, 1, rest-1)
+		tail := Evaluate(m, [][]int32{tokens[start : len(tokens)-1]}, [][]int32{tokens[start+1:]}, rest-1)
 		res = mergeEval(res, tail)
 	}
 	return res

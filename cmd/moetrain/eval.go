@@ -50,7 +50,7 @@ validation split of the data the model was trained on is used.`,
 				if len(in) == 0 {
 					return fmt.Errorf("eval: the training data has no validation windows (data.val_fraction = %g); pass --data", cfg.Data.ValFraction)
 				}
-				res = train.Evaluate(m, in, tg, cfg.Train.MicroBatchSize, cfg.Train.SeqLen)
+				res = train.Evaluate(m, in, tg, cfg.Train.SeqLen)
 			}
 			if res.Tokens == 0 {
 				return fmt.Errorf("eval: no tokens to predict (the data needs at least 2 tokens)")
