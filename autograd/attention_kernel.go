@@ -77,53 +77,79 @@ func attnExpRow[T Float](row []T, shift T) T {
 }
 
 // attnExpRow32 replaces each x in row by e^(x-shift) rounded to float32 and
-// returns their sum. Each exponential is within about half a unit in the last
-// place; NaN gives NaN. In float64 it clamps x to [-104, 88] (e^-104 rounds to
-// a float32 0, e^88 is finite), writes x = (32m + j)·ln2/32 + r with
-// |r| <= ln2/64 and takes 2^m · 2^(j/32) · p(r), where p is the cubic Taylor
-// polynomial of e^r (truncation error < 6e-10). The steps are chosen for a
-// short dependency chain, which bounds the throughput of scalar code.
+// returns their sum (see expSubSumF32).
 func attnExpRow32(row []float32, shift float32) float32 {
-	const (
-		round     = 0x1.8p52           // adding it rounds |t| < 2^51 to an integer
-		roundBits = 0x4338000000000000 // math.Float64bits(round)
-	)
-	var sum float32
-	for j, x := range row {
-		x -= shift
-		// Comparisons rather than min and max, which cost more to keep NaN.
-		if x < -104 {
-			x = -104
-		}
-		if x > 88 {
-			x = 88
-		}
-		xd := float64(x)
-		t := xd*(32/math.Ln2) + round
-		n := int64(math.Float64bits(t) - roundBits) // round(x·32/ln2)
-		r := xd - (t-round)*(math.Ln2/32)
-		p := (1 + r) + r*r*(0.5+r*(1.0/6))
-		e := float32(p * attnExp2Frac[n&31] * math.Float64frombits(uint64(n>>5+1023)<<52))
-		row[j] = e
-		sum += e
+	return float32(expSubSumF32(row, row, shift))
+}
+
+// attnExp32 returns e^x rounded to float32 (see expSubSumF32).
+func attnExp32(x float32) float32 {
+	return float32(expLane(float64(x)))
+}
+
+// expSubSumF32 sets dst[i] = e^(src[i]-shift) rounded to float32 and returns
+// the sum of the rounded values, accumulated in float64; len(src) >=
+// len(dst), and dst and src may be the same slice. Each exponential is
+// within about half a float32 unit in the last place (expLane); -Inf gives
+// exactly 0 and NaN gives NaN. Element i adds to partial sum i mod 8 (the
+// lanes of the vector kernels), the partial sums combine as
+// ((s0+s4)+(s2+s6))+((s1+s5)+(s3+s7)) and the elements past the last whole
+// group of 8 add in order, so the vector kernels (simd_avx512_amd64.s,
+// simd_avx2_amd64.s) and expSubSumLanes agree bit for bit.
+func expSubSumF32(dst, src []float32, shift float32) float64 {
+	src = src[:len(dst)]
+	i, sum := expSubSumVec(dst, src, shift)
+	if i == 0 {
+		i, sum = expSubSumLanes(dst, src, shift)
+	}
+	sh := float64(shift)
+	for ; i < len(dst); i++ {
+		e := float32(expLane(float64(src[i]) - sh))
+		dst[i] = e
+		sum += float64(e)
 	}
 	return sum
 }
 
-// attnExp32 returns e^x rounded to float32 (see attnExpRow32).
-func attnExp32(x float32) float32 {
-	v := [1]float32{x}
-	attnExpRow32(v[:], 0)
-	return v[0]
+// expSubSumLanes is the scalar form of the vector kernels of expSubSumF32:
+// it processes the prefix of dst whose length is a multiple of 8 and returns
+// that length and the prefix's sum.
+func expSubSumLanes(dst, src []float32, shift float32) (int, float64) {
+	n := len(dst) &^ 7
+	var s [8]float64
+	sh := float64(shift)
+	for i := 0; i < n; i += 8 {
+		for l := range s {
+			e := float32(expLane(float64(src[i+l]) - sh))
+			dst[i+l] = e
+			s[l] += float64(e)
+		}
+	}
+	return n, ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]))
 }
 
-// attnExp2Frac[j] = 2^(j/32), the table attnExpRow32 scales by.
-var attnExp2Frac = func() (t [32]float64) {
-	for j := range t {
-		t[j] = math.Exp2(float64(j) / 32)
-	}
-	return t
-}()
+// expLane returns e^x in float64 for rounding to float32, as the vector
+// kernels compute it: for c = clamp(x, -actClamp, actClamp), n =
+// round(c log2 e), r = c - n ln2 (|r| <= ln2/2) and e^c = 2^n p(r) with p the
+// degree-7 Taylor polynomial of e^r (relative error below 7.3e-9). 2^±174 is
+// a normal float64, so the scaling is exact; float32 rounds e^-120 to 0 and
+// e^120 to +Inf, so the clamp changes no float32 result, and NaN passes.
+func expLane(x float64) float64 {
+	c := min(max(x, -actClamp), actClamp)
+	kb := math.FMA(c, nnLog2E, actRoundMagic)
+	n := kb - actRoundMagic
+	r := math.FMA(n, -nnLn2, c)
+	p := 1.0 / 5040
+	p = math.FMA(p, r, 1.0/720)
+	p = math.FMA(p, r, 1.0/120)
+	p = math.FMA(p, r, 1.0/24)
+	p = math.FMA(p, r, 1.0/6)
+	p = math.FMA(p, r, 1.0/2)
+	p = math.FMA(p, r, 1)
+	p = math.FMA(p, r, 1)
+	// The low bits of kb hold n; shifting n+1023 into the exponent gives 2^n.
+	return p * math.Float64frombits((math.Float64bits(kb)+1023)<<52)
+}
 
 // attnGemm is gemm for attention blocks: BLAS for large products, loops for
 // small ones.

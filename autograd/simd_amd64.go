@@ -161,3 +161,28 @@ func swigluBwdAVX512(dgate, dup, g, gate, up []float32)
 
 //go:noescape
 func swigluBwdGateAVX512(dgate, g, gate, up []float32)
+
+// expSubSumVec runs the vector kernel of expSubSumF32 on the prefix of dst
+// whose length is a multiple of 8 and returns that length and the prefix's
+// sum, or 0 and 0 without one.
+func expSubSumVec(dst, src []float32, shift float32) (int, float64) {
+	n := len(dst) &^ 7
+	if n == 0 {
+		return 0, 0
+	}
+	switch actSIMD {
+	case actSIMDAVX512:
+		return n, expSubSumAVX512(dst[:n], src[:n], shift)
+	case actSIMDAVX2:
+		return n, expSubSumAVX2(dst[:n], src[:n], shift)
+	}
+	return 0, 0
+}
+
+// expSubSumAVX2 and expSubSumAVX512 take lengths that are multiples of 8.
+
+//go:noescape
+func expSubSumAVX2(dst, src []float32, shift float32) float64
+
+//go:noescape
+func expSubSumAVX512(dst, src []float32, shift float32) float64

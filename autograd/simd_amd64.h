@@ -1,5 +1,6 @@
 // Shared by the assembly files of the float32 activation kernels
-// (activation_f32.go states the method): inputs widen to float64 lanes, each
+// (activation_f32.go states the method) and of expSubSumF32
+// (attention_kernel.go): inputs widen to float64 lanes, each
 // op matches the scalar Go kernels' op for op, and results round once to
 // float32. Lengths are exact multiples of the lane count.
 

@@ -274,3 +274,72 @@ swibwdu2:
 swibwdu2done:
 	VZEROUPPER
 	RET
+
+// EXP2 is expLane on 4 lanes: x in Y0, c in Y1, r in Y2, kb and then 2^n in
+// Y3, n in Y4, p in Y5 and e^c in Y6.
+#define EXP2 \
+	VMAXPD      Y0, Y15, Y1; \
+	VMINPD      Y1, Y14, Y1; \
+	VMOVAPD     Y12, Y3; \
+	VFMADD231PD actLog2E<>(SB), Y1, Y3; \
+	VSUBPD      Y12, Y3, Y4; \
+	VMOVAPD     Y1, Y2; \
+	VFMADD231PD actNegLn2<>(SB), Y4, Y2; \
+	VMOVUPD     actC7<>(SB), Y5; \
+	VFMADD213PD actC6<>(SB), Y2, Y5; \
+	VFMADD213PD actC5<>(SB), Y2, Y5; \
+	VFMADD213PD actC4<>(SB), Y2, Y5; \
+	VFMADD213PD actC3<>(SB), Y2, Y5; \
+	VFMADD213PD actC2<>(SB), Y2, Y5; \
+	VFMADD213PD Y13, Y2, Y5; \
+	VFMADD213PD Y13, Y2, Y5; \
+	VPADDQ      actBias<>(SB), Y3, Y3; \
+	VPSLLQ      $52, Y3, Y3; \
+	VMULPD      Y3, Y5, Y6
+
+// func expSubSumAVX2(dst, src []float32, shift float32) float64
+//
+// 8 elements a step in two halves: Y10 sums lanes 0-3, Y11 lanes 4-7, as
+// the 8 lanes of the AVX-512 kernel; Y9 holds shift. Each src element is
+// loaded before its dst element is stored.
+TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-64
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         src_base+24(FP), SI
+	VCVTSS2SD    shift+48(FP), X9, X9
+	VBROADCASTSD X9, Y9
+	CONSTS2
+	VXORPD       Y10, Y10, Y10
+	VXORPD       Y11, Y11, Y11
+	XORQ         AX, AX
+
+expsum2:
+	CMPQ       AX, CX
+	JAE        expsum2done
+	VCVTPS2PD  (SI)(AX*4), Y0
+	VSUBPD     Y9, Y0, Y0
+	EXP2
+	VCVTPD2PSY Y6, X7
+	VMOVUPS    X7, (DI)(AX*4)
+	VCVTPS2PD  X7, Y7
+	VADDPD     Y7, Y10, Y10
+	VCVTPS2PD  16(SI)(AX*4), Y0
+	VSUBPD     Y9, Y0, Y0
+	EXP2
+	VCVTPD2PSY Y6, X7
+	VMOVUPS    X7, 16(DI)(AX*4)
+	VCVTPS2PD  X7, Y7
+	VADDPD     Y7, Y11, Y11
+	ADDQ       $8, AX
+	JMP        expsum2
+
+expsum2done:
+	// ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7))
+	VADDPD       Y11, Y10, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD       X1, X0, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, ret+56(FP)
+	VZEROUPPER
+	RET

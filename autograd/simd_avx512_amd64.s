@@ -289,3 +289,59 @@ swibwdu512:
 swibwdu512done:
 	VZEROUPPER
 	RET
+
+// func expSubSumAVX512(dst, src []float32, shift float32) float64
+//
+// expLane on 8 lanes: x = src - shift in Z0; c in Z1, r in Z2, kb in Z3,
+// n in Z4, p in Z5 and e^c in Z6. Z16 holds the partial sums, Z17 shift.
+// Each src element is loaded before its dst element is stored.
+TEXT ·expSubSumAVX512(SB), NOSPLIT, $0-64
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         src_base+24(FP), SI
+	VCVTSS2SD    shift+48(FP), X0, X0
+	VBROADCASTSD X0, Z17
+	CONSTS512
+	VPXORQ       Z16, Z16, Z16
+	XORQ         AX, AX
+
+expsum512:
+	CMPQ        AX, CX
+	JAE         expsum512done
+	VCVTPS2PD   (SI)(AX*4), Z0
+	VSUBPD      Z17, Z0, Z0
+	VMAXPD      Z0, Z31, Z1
+	VMINPD      Z1, Z30, Z1
+	VMOVAPD     Z27, Z3
+	VFMADD231PD Z28, Z1, Z3
+	VSUBPD      Z27, Z3, Z4
+	VMOVAPD     Z1, Z2
+	VFMADD231PD Z26, Z4, Z2
+	VMOVAPD     Z25, Z5
+	VFMADD213PD Z24, Z2, Z5
+	VFMADD213PD Z23, Z2, Z5
+	VFMADD213PD Z22, Z2, Z5
+	VFMADD213PD Z21, Z2, Z5
+	VFMADD213PD Z20, Z2, Z5
+	VFMADD213PD Z19, Z2, Z5
+	VFMADD213PD Z19, Z2, Z5
+	VSCALEFPD   Z4, Z5, Z6
+	VCVTPD2PS   Z6, Y7
+	VMOVUPS     Y7, (DI)(AX*4)
+	VCVTPS2PD   Y7, Z8
+	VADDPD      Z8, Z16, Z16
+	ADDQ        $8, AX
+	JMP         expsum512
+
+expsum512done:
+	// ((s0+s4)+(s2+s6)) + ((s1+s5)+(s3+s7))
+	VMOVAPD       Z16, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPD        X1, X0, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	MOVSD         X0, ret+56(FP)
+	VZEROUPPER
+	RET

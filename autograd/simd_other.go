@@ -19,3 +19,7 @@ func swigluFwdVec(out, gate, up []float32) int           { return 0 }
 func swigluBwdVec(dgate, dup, g, gate, up []float32) int { return 0 }
 func swigluBwdGateVec(dgate, g, gate, up []float32) int  { return 0 }
 func swigluBwdUpVec(dup, g, gate []float32) int          { return 0 }
+
+// expSubSumVec is the vector kernel of expSubSumF32: it returns the length
+// of the prefix it did and that prefix's sum, here none.
+func expSubSumVec(dst, src []float32, shift float32) (int, float64) { return 0, 0 }
