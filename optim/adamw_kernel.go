@@ -45,6 +45,11 @@ func (j *adamwJob[T]) runRange(lo, hi int) {
 	decay, step, ibc2, eps := j.decay, j.step, j.ibc2, j.eps
 	p, g, m, v := j.p[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi]
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)] // one bounds check for all four
+	if p32, ok := any(p).([]float32); ok {
+		c := [8]float32{float32(b1), float32(ob1), float32(b2), float32(ob2), float32(decay), float32(step), float32(ibc2), float32(eps)}
+		done := adamwVec32(p32, any(g).([]float32), any(m).([]float32), any(v).([]float32), &c)
+		p, g, m, v = p[done:], g[done:], m[done:], v[done:]
+	}
 	for i := range p {
 		gi := g[i]
 		mi := b1*m[i] + ob1*gi

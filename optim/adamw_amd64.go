@@ -1,0 +1,24 @@
+package optim
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:noescape
+func adamwAVX512(pp, gp, mp, vp *float32, n int, c *[8]float32)
+
+// hasAVX512 selects the vector AdamW kernel; tests clear it to cover the Go loop.
+var hasAVX512 = cpu.X86.HasAVX512F
+
+// adamwVec32 updates the longest multiple-of-16 prefix of p, g, m, v (all of
+// one length) with the AVX-512 kernel and returns how many elements it did.
+func adamwVec32(p, g, m, v []float32, c *[8]float32) int {
+	n := len(p) &^ 15
+	if !hasAVX512 || n == 0 {
+		return 0
+	}
+	adamwAVX512(unsafe.SliceData(p), unsafe.SliceData(g), unsafe.SliceData(m), unsafe.SliceData(v), n, c)
+	return n
+}

@@ -1,0 +1,9 @@
+//go:build !amd64
+
+package optim
+
+// hasAVX512 is false off amd64: there is no vector kernel.
+var hasAVX512 = false
+
+// adamwVec32 has no vector kernel on this architecture: the Go loop does all.
+func adamwVec32(p, g, m, v []float32, c *[8]float32) int { return 0 }
