@@ -46,23 +46,11 @@ const actClamp = 120
 // rounds to an integer (half to even) held in the low mantissa bits.
 const actRoundMagic = 0x1.8p52
 
-// actExpNeg returns c = clamp(x, -actClamp, actClamp) and t = e^-|c|.
+// actExpNeg returns c = clamp(x, -actClamp, actClamp) and t = e^-|c|, by the
+// same steps as the vector kernels (expLane).
 func actExpNeg(x float64) (c, t float64) {
 	c = min(max(x, -actClamp), actClamp)
-	b := -math.Abs(c)
-	kb := math.FMA(b, nnLog2E, actRoundMagic)
-	n := kb - actRoundMagic
-	r := math.FMA(n, -nnLn2, b)
-	p := 1.0 / 5040
-	p = math.FMA(p, r, 1.0/720)
-	p = math.FMA(p, r, 1.0/120)
-	p = math.FMA(p, r, 1.0/24)
-	p = math.FMA(p, r, 1.0/6)
-	p = math.FMA(p, r, 1.0/2)
-	p = math.FMA(p, r, 1)
-	p = math.FMA(p, r, 1)
-	// The low bits of kb hold n; shifting n+1023 into the exponent gives 2^n.
-	return c, p * math.Float64frombits((math.Float64bits(kb)+1023)<<52)
+	return c, expLane(-math.Abs(c))
 }
 
 // actSig returns c = clamp(x, -actClamp, actClamp), sigmoid(x) and
