@@ -38,9 +38,10 @@ func (tp *Tape) CrossEntropy(logits *Tensor, targets []int32, ignoreIndex int32)
 func nnCrossEntropyOp[T Float](tp *Tape, logits, out *Tensor, lse []float64, targets []int32, ignore int32, cols, count int) {
 	xv := Values[T](logits)
 	parallelFor(len(targets), 4*cols, func(lo, hi int) {
+		var buf []T // exponentials of one row
 		for r := lo; r < hi; r++ {
 			if targets[r] != ignore {
-				lse[r] = nnLogSumExpRow(xv[r*cols : (r+1)*cols])
+				lse[r] = nnLogSumExpRowBuf(xv[r*cols:(r+1)*cols], &buf)
 			}
 		}
 	})
@@ -60,15 +61,17 @@ func nnCrossEntropyOp[T Float](tp *Tape, logits, out *Tensor, lse []float64, tar
 		scale := float64(Grads[T](out)[0]) / float64(count)
 		dx := gradOf[T](tp, logits)
 		parallelFor(len(targets), 8*cols, func(lo, hi int) {
+			probs := make([]T, cols) // softmax of one row
 			for r := lo; r < hi; r++ {
 				t := targets[r]
 				if t == ignore {
 					continue
 				}
 				// d loss / d x = (softmax(x) - onehot(t)) · scale
-				xr, dxr, l, s := xv[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols], T(lse[r]), T(scale)
-				for i, v := range xr {
-					dxr[i] += s * nnExp(v-l)
+				xr, dxr, s := xv[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols], T(scale)
+				nnExpShift(probs, xr, T(lse[r]))
+				for i, p := range probs {
+					dxr[i] += s * p
 				}
 				dxr[t] -= s
 			}

@@ -154,6 +154,9 @@ func nnRowMax[T Float](x []T) T {
 // nnExpShift writes dst[i] = exp(src[i] - m) and returns the sum of dst,
 // accumulated in float64.
 func nnExpShift[T Float](dst, src []T, m T) float64 {
+	if d32, ok := any(dst).([]float32); ok { // vector kernel
+		return expSubSumF32(d32[:len(src)], any(src).([]float32), float32(m))
+	}
 	dst = dst[:len(src)]
 	var s float64
 	for i, v := range src {
@@ -176,6 +179,22 @@ func nnLogSumExpRow[T Float](x []T) float64 {
 		s += float64(nnExp(v - m))
 	}
 	return float64(m) + math.Log(s)
+}
+
+// nnLogSumExpRowBuf is nnLogSumExpRow using *buf (grown as needed) as
+// scratch for the exponentials, so float32 rows take the vector kernel.
+func nnLogSumExpRowBuf[T Float](x []T, buf *[]T) float64 {
+	if _, ok := any(x).([]float32); !ok || len(x) == 0 {
+		return nnLogSumExpRow(x)
+	}
+	m := nnRowMax(x)
+	if math.IsInf(float64(m), 0) {
+		return float64(m)
+	}
+	if cap(*buf) < len(x) {
+		*buf = make([]T, len(x))
+	}
+	return float64(m) + math.Log(nnExpShift((*buf)[:len(x)], x, m))
 }
 
 // nnDot returns <a, b> accumulated in float64.
