@@ -101,10 +101,10 @@ func ReadMetrics(path string) ([]Record, error) {
 
 // truncateAfter rewrites path keeping only records with step <= step.
 func truncateAfter(path string, step int) error {
-	recs, err := ReadMetrics(path)
-	if os.IsNotExist(err) || (err != nil && !fileExists(path)) {
+	if !fileExists(path) {
 		return nil
 	}
+	recs, err := ReadMetrics(path)
 	if err != nil {
 		return err
 	}

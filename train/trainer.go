@@ -157,16 +157,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	res := &Result{ValLoss: math.NaN()}
 	start := time.Now()
 	startStep := t.step
-	var window struct {
-		loss, lm, aux, z, gnorm float64
-		n                       int
-		load                    [][]int
-		dropped                 int
-		entropy                 float64
-		tokens                  int
-		since                   time.Time
-	}
-	window.since = time.Now()
+	window := newLogWindow()
 	for t.step < c.Steps {
 		if ctx.Err() != nil {
 			res.Interrupted = true
@@ -176,46 +167,13 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if sr.Skipped {
-			t.skipped++
-			t.badRun++
-			prog.Message("step %d skipped: non-finite %s", t.step, sr.BadTensor)
-			if t.badRun >= MaxBadSteps {
-				return nil, fmt.Errorf("training stopped at step %d: %d consecutive steps were non-finite; first non-finite tensor: %s; the last good checkpoint is kept in %s (lower train.lr or set train.grad_clip)",
-					t.step, t.badRun, sr.BadTensor, t.opts.RunDir)
-			}
-		} else {
-			t.badRun = 0
-			window.loss += sr.Loss
-			window.lm += sr.LMLoss
-			window.aux += sr.AuxLoss
-			window.z += sr.ZLoss
-			window.gnorm += sr.GradNorm
-			window.n++
-			window.dropped += sr.Dropped
-			window.entropy += sr.Entropy
-			if window.load == nil && sr.Load != nil {
-				window.load = make([][]int, len(sr.Load))
-			}
-			for l := range sr.Load {
-				if window.load[l] == nil {
-					window.load[l] = make([]int, len(sr.Load[l]))
-				}
-				for e, v := range sr.Load[l] {
-					window.load[l][e] += v
-				}
-			}
+		if err := t.guard(sr, prog); err != nil {
+			return nil, err
 		}
-		window.tokens += sr.Tokens
+		window.add(sr)
 		evalNow := c.EvalEvery > 0 && t.opts.Val != nil && t.step%c.EvalEvery == 0
 		if t.step%c.LogEvery == 0 || t.step == c.Steps || evalNow {
-			if window.n > 0 {
-				n := float64(window.n)
-				rec := &Record{Step: t.step, Loss: window.loss / n, LMLoss: window.lm / n, AuxLoss: window.aux / n,
-					ZLoss: window.z / n, LR: sr.LR, GradNorm: window.gnorm / n, Tokens: t.tokens, Skipped: t.skipped,
-					TokensPerS: float64(window.tokens) / time.Since(window.since).Seconds(), ElapsedS: time.Since(start).Seconds(),
-					Dropped: window.dropped, Entropy: window.entropy / n, MoELayers: t.moeLayers}
-				rec.ExpertLoad, rec.MaxLoad = loadFractions(window.load)
+			if rec := window.record(t, sr.LR, start); rec != nil {
 				res.FinalLoss = rec.Loss
 				if evalNow {
 					ev := t.evaluate()
@@ -232,8 +190,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 					prog.Message("step %d: val loss %.4f ppl %.2f", t.step, *rec.ValLoss, *rec.ValPPL)
 				}
 			}
-			window.loss, window.lm, window.aux, window.z, window.gnorm, window.n = 0, 0, 0, 0, 0, 0
-			window.load, window.dropped, window.entropy, window.tokens, window.since = nil, 0, 0, 0, time.Now()
+			window = newLogWindow()
 		}
 		if c.CheckpointEvery > 0 && t.step%c.CheckpointEvery == 0 && t.step < c.Steps && t.badRun == 0 {
 			if _, err := t.save(); err != nil {
@@ -255,6 +212,23 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	}
 	res.Steps, res.Tokens, res.Skipped = t.step, t.tokens, t.skipped
 	return res, nil
+}
+
+// guard counts a skipped (non-finite) step and stops the run after
+// MaxBadSteps in a row; an applied step ends the bad run.
+func (t *Trainer) guard(sr *StepResult, prog *Progress) error {
+	if !sr.Skipped {
+		t.badRun = 0
+		return nil
+	}
+	t.skipped++
+	t.badRun++
+	prog.Message("step %d skipped: non-finite %s", t.step, sr.BadTensor)
+	if t.badRun >= MaxBadSteps {
+		return fmt.Errorf("training stopped at step %d: %d consecutive steps were non-finite; first non-finite tensor: %s; the last good checkpoint is kept in %s (lower train.lr or set train.grad_clip)",
+			t.step, t.badRun, sr.BadTensor, t.opts.RunDir)
+	}
+	return nil
 }
 
 // step1 runs one optimizer step and advances the counters.
