@@ -70,15 +70,20 @@ func (t *Trainer) runStep() (*StepResult, error) {
 		t.tape.Reset()
 	}
 	if !res.Skipped {
-		if ok, bad := optim.GradsFinite(t.params); !ok {
-			res.Skipped, res.BadTensor = true, "gradient of "+bad
+		// The norm is non-finite exactly when some gradient is; only then
+		// is the slower search for its name worth a pass.
+		res.GradNorm = optim.ClipGradNorm(t.params, c.GradClip)
+		if !finite(res.GradNorm) {
+			res.Skipped, res.BadTensor = true, "gradient norm"
+			if ok, bad := optim.GradsFinite(t.params); !ok {
+				res.BadTensor = "gradient of " + bad
+			}
 		}
 	}
 	if res.Skipped {
 		optim.ZeroGrad(t.params)
 		return res, nil
 	}
-	res.GradNorm = optim.ClipGradNorm(t.params, c.GradClip)
 	t.opt.SetLR(res.LR)
 	t.opt.Step()
 	optim.ZeroGrad(t.params)
