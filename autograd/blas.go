@@ -106,3 +106,15 @@ func init() { blas.SetThreads(1) }
 // sgemm is the raw single-threaded BLAS call, for benchmarks that compare the
 // ops against it.
 var sgemm = blas.Sgemm
+
+// SIMDBackend names the vector instruction set the float32 elementwise and
+// exp kernels use on this CPU: "avx512", "avx2" or "go" (portable code).
+func SIMDBackend() string {
+	switch actSIMD {
+	case actSIMDAVX512:
+		return "avx512"
+	case actSIMDAVX2:
+		return "avx2"
+	}
+	return "go"
+}
