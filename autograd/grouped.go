@@ -49,21 +49,32 @@ func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
 func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 	din, dout := w.shape[2], w.shape[1]
 	xv, wv, dov := Values[T](x), Values[T](w), Grads[T](out)
+	// A stale (logically zero) gradient is overwritten (beta = 0) rather than
+	// cleared and accumulated into: the groups cover every row of dx, and
+	// the slices of dw of experts without tokens are cleared here.
 	var dx, dw []T
+	betaX, betaW := T(1), T(1)
 	if x.requiresGrad {
-		dx = gradOf[T](tp, x)
+		dx, betaX = gradForOverwrite[T](tp, x)
 	}
 	if w.requiresGrad {
-		dw = gradOf[T](tp, w)
+		dw, betaW = gradForOverwrite[T](tp, w)
+		if betaW == 0 {
+			for e := 0; e+1 < len(offsets); e++ {
+				if offsets[e+1] == offsets[e] {
+					clear(dw[e*dout*din : (e+1)*dout*din])
+				}
+			}
+		}
 	}
 	// Groups write disjoint rows of dx and disjoint slices of dw, so they run
 	// side by side.
 	groupedEach(offsets, 2*din*dout, func(e, lo, hi int) {
 		if dx != nil { // dx_e [m, Din] += dout_e [m, Dout] · w_e [Dout, Din]
-			gemmSerial(false, false, hi-lo, din, dout, 1, dov[lo*dout:], dout, wv[e*dout*din:], din, 1, dx[lo*din:], din)
+			gemmSerial(false, false, hi-lo, din, dout, 1, dov[lo*dout:], dout, wv[e*dout*din:], din, betaX, dx[lo*din:], din)
 		}
 		if dw != nil { // dw_e [Dout, Din] += dout_e^T · x_e
-			gemmSerial(true, false, dout, din, hi-lo, 1, dov[lo*dout:], dout, xv[lo*din:], din, 1, dw[e*dout*din:], din)
+			gemmSerial(true, false, dout, din, hi-lo, 1, dov[lo*dout:], dout, xv[lo*din:], din, betaW, dw[e*dout*din:], din)
 		}
 	})
 }

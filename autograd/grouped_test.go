@@ -53,3 +53,46 @@ func TestSelectGrad(t *testing.T) {
 		checkOp(t, "Select", func(tp *Tape, in []*Tensor) *Tensor { return tp.Select(in[0], i) }, w)
 	}
 }
+
+// TestZeroGradIsLazyButExact: after ZeroGrad leaves old values in the
+// buffers, the GEMM backward paths that overwrite (beta = 0) and the ones
+// that accumulate give the same gradients as fresh buffers, including for an
+// expert without tokens and a weight used by two ops.
+func TestZeroGradIsLazyButExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	offsets := []int{0, 3, 3, 7} // expert 1 gets no rows
+	x, w, v := param(rng, 7, 4), param(rng, 3, 5, 4), param(rng, 5, 4)
+	run := func() [][]float64 {
+		tp := NewTape()
+		y := tp.GroupedMatMul(x, w, offsets)                     // [7, 5]
+		z := tp.Add(tp.MatMul(x, v, false, true), y)             // v's gradient from a MatMul
+		z = tp.Add(z, tp.MatMul(tp.Scale(x, 2), v, false, true)) // and a second use of v
+		if err := tp.Backward(tp.Sum(tp.Mul(z, z))); err != nil {
+			t.Fatal(err)
+		}
+		var out [][]float64
+		for _, p := range []*Tensor{x, w, v} {
+			g := make([]float64, p.Len())
+			for i := range g {
+				g[i] = p.GradAt(i)
+			}
+			out = append(out, g)
+		}
+		return out
+	}
+	want := run() // fresh buffers
+	for _, p := range []*Tensor{x, w, v} {
+		for i := range Grads[float64](p) {
+			Grads[float64](p)[i] = 1e6 // garbage that ZeroGrad must hide
+		}
+		p.ZeroGrad()
+	}
+	got := run()
+	for k := range want {
+		for i := range want[k] {
+			if got[k][i] != want[k][i] {
+				t.Fatalf("tensor %d element %d: after ZeroGrad %v, fresh %v", k, i, got[k][i], want[k][i])
+			}
+		}
+	}
+}

@@ -62,23 +62,25 @@ func matmulBackward[T Float](tp *Tape, a, b, out *Tensor, transA, transB bool, b
 	dc := Grads[T](out)
 	av, bv := Values[T](a), Values[T](b)
 	sa, sb, sc := m*k, k*n, m*n
+	// beta is 0 when a gradient buffer is stale (logically zero): every
+	// element is written, so the GEMM overwrites instead of clearing first.
 	if a.requiresGrad {
-		da := gradOf[T](tp, a)
+		da, beta := gradForOverwrite[T](tp, a)
 		for s := 0; s < batch; s++ {
 			if !transA { // dA [M,K] = dC [M,N] · op(B)^T
-				gemm(false, !transB, m, k, n, 1, dc[s*sc:], n, bv[s*sb:], ldb, 1, da[s*sa:], lda)
+				gemm(false, !transB, m, k, n, 1, dc[s*sc:], n, bv[s*sb:], ldb, beta, da[s*sa:], lda)
 			} else { // dA [K,M] = op(B) [K,N] · dC^T
-				gemm(transB, true, k, m, n, 1, bv[s*sb:], ldb, dc[s*sc:], n, 1, da[s*sa:], lda)
+				gemm(transB, true, k, m, n, 1, bv[s*sb:], ldb, dc[s*sc:], n, beta, da[s*sa:], lda)
 			}
 		}
 	}
 	if b.requiresGrad {
-		db := gradOf[T](tp, b)
+		db, beta := gradForOverwrite[T](tp, b)
 		for s := 0; s < batch; s++ {
 			if !transB { // dB [K,N] = op(A)^T · dC
-				gemm(!transA, false, k, n, m, 1, av[s*sa:], lda, dc[s*sc:], n, 1, db[s*sb:], ldb)
+				gemm(!transA, false, k, n, m, 1, av[s*sa:], lda, dc[s*sc:], n, beta, db[s*sb:], ldb)
 			} else { // dB [N,K] = dC^T · op(A)
-				gemm(true, transA, n, k, m, 1, dc[s*sc:], n, av[s*sa:], lda, 1, db[s*sb:], ldb)
+				gemm(true, transA, n, k, m, 1, dc[s*sc:], n, av[s*sa:], lda, beta, db[s*sb:], ldb)
 			}
 		}
 	}

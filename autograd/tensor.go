@@ -38,7 +38,11 @@ type Tensor struct {
 	requiresGrad bool
 	pooled       bool // buffers owned by a Tape's pool
 	view         bool // value buffer borrowed from another tensor
-	Name         string
+	// gradStale marks the gradient buffer as logically zero without having
+	// cleared it: ZeroGrad is O(1), and the first kernel to touch the
+	// gradient either overwrites it (GEMMs with beta = 0) or clears it.
+	gradStale bool
+	Name      string
 }
 
 // New returns a zero-filled tensor of the given dtype and shape.
@@ -181,6 +185,8 @@ func (t *Tensor) HasGrad() bool { return t.g32 != nil || t.g64 != nil }
 // GradAt returns gradient element i as float64 (0 if there is no gradient).
 func (t *Tensor) GradAt(i int) float64 {
 	switch {
+	case t.gradStale:
+		return 0
 	case t.g64 != nil:
 		return t.g64[i]
 	case t.g32 != nil:
@@ -191,6 +197,7 @@ func (t *Tensor) GradAt(i int) float64 {
 
 // Grad returns the gradient as a tensor sharing its buffer, or nil if none.
 func (t *Tensor) Grad() *Tensor {
+	t.freshenGrad()
 	switch {
 	case t.g64 != nil:
 		return FromSlice(t.g64, t.shape...)
@@ -200,10 +207,32 @@ func (t *Tensor) Grad() *Tensor {
 	return nil
 }
 
-// ZeroGrad clears the accumulated gradient (keeping its buffer).
+// ZeroGrad sets the accumulated gradient to zero (keeping its buffer). It
+// costs nothing until the gradient is next used: see gradStale.
 func (t *Tensor) ZeroGrad() {
-	clear(t.g32)
-	clear(t.g64)
+	if t.g32 != nil || t.g64 != nil {
+		t.gradStale = true
+	}
+}
+
+// freshenGrad clears a stale gradient buffer.
+func (t *Tensor) freshenGrad() {
+	if t.gradStale {
+		clear(t.g32)
+		clear(t.g64)
+		t.gradStale = false
+	}
+}
+
+// gradForOverwrite returns t's gradient buffer and the GEMM beta to
+// accumulate into it with: 0 when the buffer is stale (the kernel overwrites
+// every element it is given, and must clear the rest itself), else 1.
+func gradForOverwrite[T Float](tp *Tape, t *Tensor) ([]T, T) {
+	if t.gradStale {
+		t.gradStale = false
+		return Grads[T](t), 0
+	}
+	return gradOf[T](tp, t), 1
 }
 
 // Clone returns a deep copy of the value (no gradient, not pooled).
@@ -230,6 +259,7 @@ func Values[T Float](t *Tensor) []T {
 
 // Grads returns t's gradient as []T, allocating a zeroed buffer on first use.
 func Grads[T Float](t *Tensor) []T {
+	t.freshenGrad()
 	var z T
 	if _, ok := any(z).(float64); ok {
 		if t.g64 == nil {
