@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,5 +117,62 @@ func TestExportRefusesHybrid(t *testing.T) {
 	err = checkpoint.ExportHF(t.TempDir(), c, ModelTensors(m))
 	if err == nil || !strings.Contains(err.Error(), "hybrid") {
 		t.Fatalf("export of a hybrid model: %v", err)
+	}
+}
+
+// TestExportUsesMixtralNames: the exported tensors carry HuggingFace
+// Mixtral's names and shapes, and config.json its keys.
+func TestExportUsesMixtralNames(t *testing.T) {
+	c := testConfig(t) // D=32, 2 layers, H=2, Hkv=1, E=4, F=32, V=256
+	m, err := NewModel(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := checkpoint.ExportHF(dir, c, ModelTensors(m)); err != nil {
+		t.Fatal(err)
+	}
+	ts, _, err := checkpoint.ReadSafetensors(filepath.Join(dir, checkpoint.HFWeightsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]int{
+		"model.embed_tokens.weight":                           {256, 32},
+		"model.norm.weight":                                   {32},
+		"lm_head.weight":                                      {256, 32},
+		"model.layers.1.input_layernorm.weight":               {32},
+		"model.layers.1.post_attention_layernorm.weight":      {32},
+		"model.layers.1.self_attn.q_proj.weight":              {32, 32},
+		"model.layers.1.self_attn.k_proj.weight":              {16, 32},
+		"model.layers.1.self_attn.v_proj.weight":              {16, 32},
+		"model.layers.1.self_attn.o_proj.weight":              {32, 32},
+		"model.layers.1.block_sparse_moe.gate.weight":         {4, 32},
+		"model.layers.1.block_sparse_moe.experts.3.w1.weight": {32, 32},
+		"model.layers.1.block_sparse_moe.experts.3.w2.weight": {32, 32},
+		"model.layers.1.block_sparse_moe.experts.3.w3.weight": {32, 32},
+	}
+	for name, shape := range want {
+		got, ok := ts[name]
+		if !ok {
+			t.Errorf("export lacks %s", name)
+			continue
+		}
+		if !slices.Equal(got.Shape(), shape) {
+			t.Errorf("%s has shape %v, want %v", name, got.Shape(), shape)
+		}
+	}
+	// 2 layers x (2 norms + 4 attention + gate + 4 experts x 3) + embed + norm + head
+	if n := 2*(2+4+1+4*3) + 3; len(ts) != n {
+		t.Errorf("%d tensors exported, want %d", len(ts), n)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, checkpoint.HFConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"model_type": "mixtral"`, `"num_local_experts": 4`, `"num_experts_per_tok": 2`,
+		`"hidden_size": 32`, `"num_key_value_heads": 1`, `"intermediate_size": 32`, `"MixtralForCausalLM"`} {
+		if !strings.Contains(string(raw), key) {
+			t.Errorf("config.json lacks %s:\n%s", key, raw)
+		}
 	}
 }
