@@ -1,8 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -68,7 +68,7 @@ metrics to OUT/metrics.jsonl. Ctrl-C saves a checkpoint and exits; --resume cont
 				return nil
 			}
 			fmt.Fprintf(w, "done: %d steps, %s tokens, final loss %.4f nats (unigram entropy %.3f)", res.Steps, humanCount(int(res.Tokens)), res.FinalLoss, ds.UnigramEntropy)
-			if res.ValLoss == res.ValLoss {
+			if !math.IsNaN(res.ValLoss) {
 				fmt.Fprintf(w, ", val loss %.4f", res.ValLoss)
 			}
 			fmt.Fprintf(w, "\ncheckpoint: %s\n", res.Checkpoint)
@@ -102,5 +102,3 @@ func humanCount(n int) string {
 	}
 	return fmt.Sprint(n)
 }
-
-var _ = context.Background
