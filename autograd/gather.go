@@ -100,17 +100,21 @@ func nnTakeAlongOp[T Float](tp *Tape, x, out *Tensor, idx []int32, rows, cols, k
 			}
 		}
 	})
-	tp.record(out, func() {
-		dx, dy := gradOf[T](tp, x), Grads[T](out)
-		parallelFor(rows, k, func(lo, hi int) { // rows are disjoint: no races
-			for r := lo; r < hi; r++ {
-				dxr := dx[r*cols : (r+1)*cols]
-				for j, c := range idx[r*k : (r+1)*k] {
-					dxr[c] += dy[r*k+j]
-				}
+	tp.record(out, func() { nnScatterAlongRows(gradOf[T](tp, x), Grads[T](out), idx, rows, cols, k) }, x)
+}
+
+// nnScatterAlongRows is the backward of picking k columns per row (TopK,
+// TakeAlongLastAxis): dx[r, idx[r, j]] += dy[r, j]. Rows are disjoint, so
+// they run side by side without races.
+func nnScatterAlongRows[T Float](dx, dy []T, idx []int32, rows, cols, k int) {
+	parallelFor(rows, k, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			dxr := dx[r*cols : (r+1)*cols]
+			for j, c := range idx[r*k : (r+1)*k] {
+				dxr[c] += dy[r*k+j]
 			}
-		})
-	}, x)
+		}
+	})
 }
 
 // nnGatherAdd adds src[idx[i]] to dst[i] for each i, rows of width d.

@@ -44,17 +44,7 @@ func nnTopKOp[T Float](tp *Tape, x, out *Tensor, idx []int32, rows, cols, k int)
 			}
 		}
 	})
-	tp.record(out, func() {
-		dx, dv := gradOf[T](tp, x), Grads[T](out)
-		parallelFor(rows, k, func(lo, hi int) { // rows are disjoint: no races
-			for r := lo; r < hi; r++ {
-				dxr := dx[r*cols : (r+1)*cols]
-				for j, c := range idx[r*k : (r+1)*k] {
-					dxr[c] += dv[r*k+j]
-				}
-			}
-		})
-	}, x)
+	tp.record(out, func() { nnScatterAlongRows(gradOf[T](tp, x), Grads[T](out), idx, rows, cols, k) }, x)
 }
 
 // nnTopKBefore reports whether value a at column ai ranks before value b at
