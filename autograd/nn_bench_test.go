@@ -35,11 +35,11 @@ func BenchmarkExp(b *testing.B) {
 		xs[i] = -float32(i%300) * 0.05
 	}
 	var sink float32
-	b.Run("nnExp32", func(b *testing.B) {
+	b.Run("nnExp-float32", func(b *testing.B) {
 		b.SetBytes(int64(4 * len(xs)))
 		for b.Loop() {
 			for _, x := range xs {
-				sink += nnExp32(x)
+				sink += nnExp(x)
 			}
 		}
 	})
