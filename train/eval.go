@@ -18,7 +18,12 @@ type EvalResult struct {
 // tokens (each batch [rows*t], rows free per batch) and returns the
 // token-weighted mean loss and perplexity.
 func Evaluate(m *layers.Model, inputs, targets [][]int32, t int) EvalResult {
-	tp := autograd.NewNoGradTape()
+	return evaluateOn(autograd.NewNoGradTape(), m, inputs, targets, t)
+}
+
+// evaluateOn is Evaluate on a caller's no-grad tape, whose buffer pool
+// then serves every evaluation of a run.
+func evaluateOn(tp *autograd.Tape, m *layers.Model, inputs, targets [][]int32, t int) EvalResult {
 	var sum float64
 	var count int
 	for i := range inputs {
@@ -46,7 +51,7 @@ func Evaluate(m *layers.Model, inputs, targets [][]int32, t int) EvalResult {
 func (t *Trainer) evaluate() EvalResult {
 	c := t.cfg.Train
 	in, tg := t.opts.Val.Windows(c.EvalBatches)
-	return Evaluate(t.model, in, tg, c.SeqLen)
+	return evaluateOn(t.evalTape, t.model, in, tg, c.SeqLen)
 }
 
 // EvalTokens evaluates a whole token stream: windows of t+1 tokens start every

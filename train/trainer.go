@@ -60,7 +60,8 @@ type Trainer struct {
 	opt          *optim.AdamW
 	sched        optim.Schedule
 	tape         *autograd.Tape
-	pcg          *rand.PCG // training randomness (router noise and jitter); checkpointed
+	evalTape     *autograd.Tape // no-grad, reused by every evaluation
+	pcg          *rand.PCG      // training randomness (router noise and jitter); checkpointed
 	fwdOpts      layers.ForwardOptions
 	lossCfg      layers.LossConfig
 	batches      Batches
@@ -96,7 +97,7 @@ func New(opts Options) (*Trainer, error) {
 			return nil, err
 		}
 	}
-	t := &Trainer{cfg: c, opts: opts, model: m, params: m.Params(), tape: autograd.NewTape(), batches: opts.Train,
+	t := &Trainer{cfg: c, opts: opts, model: m, params: m.Params(), tape: autograd.NewTape(), evalTape: autograd.NewNoGradTape(), batches: opts.Train,
 		lossCfg: LossConfig(c), lastSaved: -1}
 	t.pcg = rand.NewPCG(uint64(c.Train.Seed), 0x747261696e)
 	t.fwdOpts = layers.ForwardOptions{Training: true, RNG: rand.New(t.pcg)}
