@@ -176,3 +176,37 @@ func TestExportUsesMixtralNames(t *testing.T) {
 		}
 	}
 }
+
+// TestSetModelTensorsRefusesOtherModels: a missing, mis-shaped or unknown
+// tensor is an error naming it, and the model keeps its weights.
+func TestSetModelTensorsRefusesOtherModels(t *testing.T) {
+	c := testConfig(t)
+	m, err := NewModel(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := m.Params()[0].At(0)
+	cases := map[string]func(ts map[string]*autograd.Tensor){
+		"norm.weight":  func(ts map[string]*autograd.Tensor) { delete(ts, "norm.weight") },
+		"lm_head":      func(ts map[string]*autograd.Tensor) { ts["lm_head.weight"] = autograd.New(autograd.Float32, 3, 3) },
+		"layers.9.mlp": func(ts map[string]*autograd.Tensor) { ts["layers.9.mlp.w1.weight"] = autograd.New(autograd.Float32, 1) },
+	}
+	for want, mutate := range cases {
+		ts := map[string]*autograd.Tensor{}
+		for name, p := range ModelTensors(m) {
+			q := p.Clone()
+			for i := range q.F32() {
+				q.F32()[i] = 7
+			}
+			ts[name] = q
+		}
+		mutate(ts)
+		err := SetModelTensors(m, ts, "ckpt")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v", want, err)
+		}
+		if m.Params()[0].At(0) != before {
+			t.Errorf("%s: the refused load changed the model", want)
+		}
+	}
+}

@@ -99,11 +99,14 @@ func ModelTensors(m *layers.Model) map[string]*autograd.Tensor {
 }
 
 // SetModelTensors copies named tensors into the model. Every parameter must be
-// present with its shape; unknown names are errors, so a checkpoint of another
-// architecture is refused rather than half-loaded.
+// present with its shape and unknown names are errors, all checked before any
+// value is copied, so a checkpoint of another architecture is refused rather
+// than half-loaded.
 func SetModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, source string) error {
-	used := 0
+	// Check everything before changing anything.
+	known := make(map[string]bool, len(ts))
 	for _, p := range m.Params() {
+		known[p.Name] = true
 		t, ok := ts[p.Name]
 		if !ok {
 			return fmt.Errorf("%s: no tensor %q; the checkpoint is of another model", source, p.Name)
@@ -111,50 +114,37 @@ func SetModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, source str
 		if !slices.Equal(t.Shape(), p.Shape()) {
 			return fmt.Errorf("%s: tensor %q has shape %v, the model needs %v", source, p.Name, t.Shape(), p.Shape())
 		}
-		copyValues(p, t)
-		used++
+	}
+	for i := range m.Blocks {
+		known[expertBiasName(i)] = true // optional: absent means a zero bias
+	}
+	var extra []string
+	for name := range ts {
+		if !known[name] {
+			extra = append(extra, name)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		return fmt.Errorf("%s: tensors the model does not have: %v; the checkpoint is of another model", source, extra)
+	}
+	for _, p := range m.Params() {
+		copyValues(p, ts[p.Name])
 	}
 	for i, blk := range m.Blocks {
-		if blk.MoE == nil || !blk.MoE.Router.Config().ExpertBias {
+		t, ok := ts[expertBiasName(i)]
+		if !ok || blk.MoE == nil || !blk.MoE.Router.Config().ExpertBias {
 			continue
 		}
-		if t, ok := ts[expertBiasName(i)]; ok {
-			b := make([]float32, t.Len())
-			for j := range b {
-				b[j] = float32(t.At(j))
-			}
-			if err := blk.MoE.Router.SetBias(b); err != nil {
-				return fmt.Errorf("%s: %s: %w", source, expertBiasName(i), err)
-			}
-			used++
+		b := make([]float32, t.Len())
+		for j := range b {
+			b[j] = float32(t.At(j))
 		}
-	}
-	if used != len(ts) {
-		var extra []string
-		names := map[string]bool{}
-		for _, p := range m.Params() {
-			names[p.Name] = true
-		}
-		for name := range ts {
-			if !names[name] && !isBiasName(m, name) {
-				extra = append(extra, name)
-			}
-		}
-		sort.Strings(extra)
-		if len(extra) > 0 {
-			return fmt.Errorf("%s: tensors the model does not have: %v", source, extra)
+		if err := blk.MoE.Router.SetBias(b); err != nil {
+			return fmt.Errorf("%s: %s: %w", source, expertBiasName(i), err)
 		}
 	}
 	return nil
-}
-
-func isBiasName(m *layers.Model, name string) bool {
-	for i := range m.Blocks {
-		if name == expertBiasName(i) {
-			return true
-		}
-	}
-	return false
 }
 
 func copyValues(dst, src *autograd.Tensor) {
