@@ -25,8 +25,8 @@ func (f *configFlags) load(flags map[string]string) (*configs.Config, error) {
 	return configs.Load(configs.LoadOptions{ConfigRef: f.ref, Sets: f.sets, Env: configEnv(), Flags: flags})
 }
 
-// configEnv returns the MOETRAIN_* variables that name config keys; other
-// MOETRAIN_ variables (none are defined today) are left to their owners.
+// configEnv returns every MOETRAIN_* variable: each must name a config key,
+// and configs.Load reports one that does not, with the nearest valid name.
 func configEnv() []string {
 	var out []string
 	for _, kv := range os.Environ() {
