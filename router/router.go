@@ -80,6 +80,8 @@ type Routing struct {
 	Order []int32 // [M - Dropped]
 	// Offsets bounds the groups: expert e's slots are Order[Offsets[e]:Offsets[e+1]].
 	Offsets []int // [E+1]
+
+	scores *autograd.Tensor // [N, E] Probs = softmax(scores) per row
 }
 
 // Route scores x [N, D] and routes every token to TopK experts. In training
@@ -121,7 +123,7 @@ func route[T autograd.Float](r *Router, tp *autograd.Tape, x *autograd.Tensor, t
 	soft, sigmoidSel := true, false
 	switch r.cfg.Type {
 	case TopKSoftmax:
-		rt.Probs = tp.Softmax(logits) // [N, E]
+		rt.Probs, rt.scores = tp.Softmax(logits), logits // [N, E]
 		sel, wsrc = rt.Probs, logits
 		if r.cfg.PreSoftmax {
 			sel = logits
@@ -131,8 +133,8 @@ func route[T autograd.Float](r *Router, tp *autograd.Tape, x *autograd.Tensor, t
 		// Renormalising the chosen probs p_i / sum_j p_j equals the softmax
 		// over the chosen logits, which needs no division op.
 	case Sigmoid:
-		logSig := logSigmoid(tp, logits) // [N, E]
-		rt.Probs = tp.Softmax(logSig)    // [N, E] = s / sum(s) per token
+		logSig := logSigmoid(tp, logits)                 // [N, E]
+		rt.Probs, rt.scores = tp.Softmax(logSig), logSig // [N, E] = s / sum(s) per token
 		// s_i / sum_j s_j over the chosen = softmax of the chosen log s.
 		sel, wsrc, sigmoidSel = logits, logSig, true
 	case NoisyTopK:
@@ -140,7 +142,7 @@ func route[T autograd.Float](r *Router, tp *autograd.Tape, x *autograd.Tensor, t
 		if training {
 			h = tp.Add(logits, noiseTerm[T](tp, x, r.noise, r.cfg.NoiseStd, rng))
 		}
-		rt.Probs = tp.Softmax(h) // [N, E]
+		rt.Probs, rt.scores = tp.Softmax(h), h // [N, E]
 		sel, wsrc = rt.Probs, h
 	}
 	var bias []float32

@@ -2,6 +2,7 @@ package router
 
 import (
 	"math"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -26,5 +27,43 @@ func TestStats(t *testing.T) {
 	st.TokensPerExpert[0] = 99
 	if rt.TokensPerExpert[0] != 3 {
 		t.Fatal("Stats shares the routing's slice")
+	}
+}
+
+// The one-logarithm-per-row entropy of a live routing equals the direct
+// -sum p ln p over its Probs, for every router type.
+func TestStatsEntropyMatchesDirect(t *testing.T) {
+	for _, typ := range []string{TopKSoftmax, Sigmoid, NoisyTopK} {
+		for _, dt := range []autograd.DType{autograd.Float32, autograd.Float64} {
+			cfg := DefaultConfig(6, 2)
+			cfg.Type = typ
+			if typ == NoisyTopK {
+				cfg.NoiseStd = 1
+			}
+			rng := rand.New(rand.NewPCG(5, 6))
+			r, err := NewWithDType(cfg, dt, 8, 0.5, rng)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tp := autograd.NewNoGradTape()
+			x := autograd.RandN(rng, 1, 33, 8)
+			if dt == autograd.Float32 {
+				x = autograd.ToFloat32(x)
+			}
+			rt := r.Route(tp, x, true, rng)
+			if rt.scores == nil {
+				t.Fatalf("%v: routing has no scores", typ)
+			}
+			fast := rt.Stats().Entropy
+			rt.scores = nil
+			direct := rt.Stats().Entropy
+			tol := 1e-12
+			if dt == autograd.Float32 {
+				tol = 1e-5
+			}
+			if math.Abs(fast-direct) > tol || direct <= 0 {
+				t.Errorf("%v %v: entropy %v, direct %v", typ, dt, fast, direct)
+			}
+		}
 	}
 }
