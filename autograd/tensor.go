@@ -225,12 +225,20 @@ func (t *Tensor) freshenGrad() {
 }
 
 // gradForOverwrite returns t's gradient buffer and the GEMM beta to
-// accumulate into it with: 0 when the buffer is stale (the kernel overwrites
-// every element it is given, and must clear the rest itself), else 1.
+// accumulate into it with: 0 when the buffer is stale or newly taken from the
+// pool uncleared (the kernel overwrites every element it is given, and must
+// clear the rest itself), else 1.
 func gradForOverwrite[T Float](tp *Tape, t *Tensor) ([]T, T) {
 	if t.gradStale {
 		t.gradStale = false
 		return Grads[T](t), 0
+	}
+	if t.pooled && !t.HasGrad() {
+		var z T
+		if _, ok := any(z).(float32); ok {
+			t.g32 = tp.pool.get32Dirty(len(t.f32))
+			return Grads[T](t), 0
+		}
 	}
 	return gradOf[T](tp, t), 1
 }
