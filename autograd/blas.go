@@ -3,6 +3,7 @@ package autograd
 import (
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/moetrain/moetrain/autograd/internal/blas"
 )
@@ -71,6 +72,9 @@ const maxGEMMWorkers = 16
 
 // gemmSerial runs one single-threaded BLAS call.
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if gemmAccount.on.Load() {
+		defer accountGEMM(m, n, k, time.Now())
+	}
 	switch any(alpha).(type) {
 	case float32:
 		blas.Sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)

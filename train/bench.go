@@ -29,6 +29,14 @@ type BenchResult struct {
 	Params        int     `json:"params"`
 	BLAS          string  `json:"blas"`
 	Threads       int     `json:"threads"`
+	// Where the step's time goes: the share of all cores' time spent inside
+	// BLAS GEMMs, their rate per core, the rest of a step's wall time, and
+	// the tokens/s an ideal step would reach if everything but the GEMMs
+	// took no time (GEMMs as fast and as parallel as measured).
+	GEMMShare           float64 `json:"gemm_share"`
+	GEMMGFLOPsPerCore   float64 `json:"gemm_gflops_per_core"`
+	OtherMsPerStep      float64 `json:"other_ms_per_step"`
+	GEMMBoundTokensPerS float64 `json:"gemm_bound_tokens_per_s"`
 }
 
 // randomBatches feeds uniformly random tokens: benchmarks measure compute,
@@ -75,6 +83,7 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 			return nil, err
 		}
 	}
+	autograd.StartGEMMAccounting()
 	start := time.Now()
 	for i := 0; i < steps; i++ {
 		if _, err := tr.step1(); err != nil {
@@ -82,6 +91,7 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 		}
 	}
 	elapsed := time.Since(start).Seconds()
+	gemms := autograd.StopGEMMAccounting()
 	tokens := float64(steps * bt * cc.Train.GradAccumSteps)
 	res := &BenchResult{
 		Config: name, Steps: steps, TokensPerStep: bt * cc.Train.GradAccumSteps,
@@ -90,6 +100,7 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 		BLAS: autograd.BLASBackend(), Threads: runtime.GOMAXPROCS(0),
 	}
 	res.GFLOPs = res.TokensPerS * res.FLOPsPerToken / 1e9
+	res.setGEMMShare(gemms, elapsed, tokens)
 	res.PeakGFLOPs = GEMMPeak(context.Background(), 1024, 500*time.Millisecond)
 	if res.PeakGFLOPs > 0 {
 		res.MFU = res.GFLOPs / res.PeakGFLOPs
@@ -138,9 +149,24 @@ func PeakRSS() int64 {
 	return 0
 }
 
+// setGEMMShare fills the GEMM figures from the account of a timed run of
+// elapsed seconds that trained tokens tokens.
+func (r *BenchResult) setGEMMShare(a autograd.GEMMAccount, elapsed, tokens float64) {
+	if a.Time <= 0 || elapsed <= 0 {
+		return
+	}
+	wall := a.Time.Seconds() / float64(r.Threads) // GEMM time per core
+	r.GEMMShare = wall / elapsed
+	r.GEMMGFLOPsPerCore = a.GFLOPsPerCore()
+	r.OtherMsPerStep = (elapsed - wall) * 1000 / float64(r.Steps)
+	r.GEMMBoundTokensPerS = tokens / wall
+}
+
 // String formats the result for people.
 func (r *BenchResult) String() string {
 	return fmt.Sprintf("%s: %.0f tokens/s, %.1f ms/step (%d tokens/step), %.1f MFLOP/token -> %.1f GFLOP/s, GEMM peak %.1f GFLOP/s, MFU %.1f%%, peak RSS %.0f MiB, %d params, blas %s, %d threads",
 		r.Config, r.TokensPerS, r.MsPerStep, r.TokensPerStep, r.FLOPsPerToken/1e6, r.GFLOPs, r.PeakGFLOPs, 100*r.MFU,
-		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.BLAS, r.Threads)
+		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.BLAS, r.Threads) +
+		fmt.Sprintf("\n  GEMMs %.0f%% of core time at %.1f GFLOP/s per core; the rest %.1f ms/step; GEMMs alone would allow %.0f tokens/s",
+			100*r.GEMMShare, r.GEMMGFLOPsPerCore, r.OtherMsPerStep, r.GEMMBoundTokensPerS)
 }

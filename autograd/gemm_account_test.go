@@ -1,0 +1,27 @@
+package autograd
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func TestGEMMAccounting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	a, b := ToFloat32(RandN(rng, 1, 64, 48)), ToFloat32(RandN(rng, 1, 48, 80))
+	tp := NewNoGradTape()
+	StartGEMMAccounting()
+	tp.MatMul(a, b, false, false)
+	tp.MatMul(a, b, false, false)
+	got := StopGEMMAccounting()
+	if got.Calls != 2 || got.FLOPs != 2*2*64*48*80 || got.Time <= 0 || got.GFLOPsPerCore() <= 0 {
+		t.Fatalf("account %+v after two 64x48x80 GEMMs", got)
+	}
+	tp.MatMul(a, b, false, false)
+	if again := StopGEMMAccounting(); again.Calls != 2 {
+		t.Fatalf("a GEMM after Stop was counted: %+v", again)
+	}
+	StartGEMMAccounting()
+	if fresh := StopGEMMAccounting(); fresh.Calls != 0 || fresh.FLOPs != 0 || fresh.Time != 0 {
+		t.Fatalf("Start did not clear the totals: %+v", fresh)
+	}
+}
