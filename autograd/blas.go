@@ -1,8 +1,6 @@
 package autograd
 
 import (
-	"runtime"
-	"sync"
 	"time"
 
 	"github.com/moetrain/moetrain/autograd/internal/blas"
@@ -25,42 +23,29 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		scaleInPlace(c, beta, m, n, ldc)
 		return
 	}
-	workers := min(runtime.GOMAXPROCS(0), maxGEMMWorkers)
+	workers := min(Cores(), maxGEMMWorkers)
 	if workers <= 1 || m*n*k < minParallelGEMM {
 		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	var wg sync.WaitGroup
 	if m >= n || m >= 2*workers*8 { // split rows of C (and of op(A))
-		chunk := (m + workers - 1) / workers
-		for lo := 0; lo < m; lo += chunk {
-			rows := min(chunk, m-lo)
+		SplitRange(m, workers, RangeFunc(func(lo, hi int) {
 			aOff := lo * lda // row lo of op(A)
 			if transA {
 				aOff = lo // column lo of stored A
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				gemmSerial(transA, transB, rows, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
-			}()
-		}
-	} else { // split columns of C (and of op(B))
-		chunk := (n + workers - 1) / workers
-		for lo := 0; lo < n; lo += chunk {
-			cols := min(chunk, n-lo)
-			bOff := lo // column lo of stored B
-			if transB {
-				bOff = lo * ldb // row lo of stored B
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				gemmSerial(transA, transB, m, cols, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
-			}()
-		}
+			gemmSerial(transA, transB, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		}))
+		return
 	}
-	wg.Wait()
+	// split columns of C (and of op(B))
+	SplitRange(n, workers, RangeFunc(func(lo, hi int) {
+		bOff := lo // column lo of stored B
+		if transB {
+			bOff = lo * ldb // row lo of stored B
+		}
+		gemmSerial(transA, transB, m, hi-lo, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
+	}))
 }
 
 // minParallelGEMM is the m*n*k below which splitting a GEMM costs more than it

@@ -2,9 +2,7 @@ package autograd
 
 import (
 	"fmt"
-	"runtime"
 	"sort"
-	"sync"
 )
 
 // GroupedMatMul multiplies contiguous row groups of x by their own weight
@@ -86,7 +84,7 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 // rowCost is the multiply-adds per row.
 func groupedEach(offsets []int, rowCost int, fn func(e, lo, hi int)) {
 	groups := len(offsets) - 1
-	workers := min(runtime.GOMAXPROCS(0), groups)
+	workers := min(Cores(), groups)
 	total := offsets[groups] * rowCost
 	if workers <= 1 || total < minParallelGEMM {
 		for e := 0; e < groups; e++ {
@@ -118,20 +116,13 @@ func groupedEach(offsets []int, rowCost int, fn func(e, lo, hi int)) {
 		assign[best] = append(assign[best], e)
 		load[best] += offsets[e+1] - offsets[e]
 	}
-	var wg sync.WaitGroup
-	for wi := 1; wi < workers; wi++ {
-		wg.Add(1)
-		go func(es []int) {
-			defer wg.Done()
+	SplitRange(workers, workers, RangeFunc(func(lo, hi int) {
+		for _, es := range assign[lo:hi] {
 			for _, e := range es {
 				fn(e, offsets[e], offsets[e+1])
 			}
-		}(assign[wi])
-	}
-	for _, e := range assign[0] {
-		fn(e, offsets[e], offsets[e+1])
-	}
-	wg.Wait()
+		}
+	}))
 }
 
 // Select returns the i-th slice along the first axis of x, e.g. expert i's

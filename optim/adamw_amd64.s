@@ -1,7 +1,7 @@
 #include "textflag.h"
 
 // func adamwAVX512(pp, gp, mp, vp *float32, n int, c *[8]float32)
-// The AdamW update of runRange for n elements (n a multiple of 16), 16 lanes
+// The AdamW update of RunRange for n elements (n a multiple of 16), 16 lanes
 // at a time, with the same operations in the same order and no fused
 // multiply-add, so results equal the Go loop's bit for bit.
 // c holds b1, 1-b1, b2, 1-b2, decay, stepSize, 1/sqrt(bc2), eps.

@@ -2,7 +2,6 @@ package optim
 
 import (
 	"math"
-	"sync"
 
 	"github.com/moetrain/moetrain/autograd"
 )
@@ -26,7 +25,6 @@ type adamwCoeffs struct {
 type adamwJob[T autograd.Float] struct {
 	p, g, m, v                               []T
 	b1, ob1, b2, ob2, decay, step, ibc2, eps T
-	wg                                       sync.WaitGroup
 }
 
 func runAdamW[T autograd.Float](j *adamwJob[T], s *slot, c adamwCoeffs) {
@@ -35,12 +33,12 @@ func runAdamW[T autograd.Float](j *adamwJob[T], s *slot, c adamwCoeffs) {
 	j.b1, j.ob1 = T(c.b1), T(1-c.b1)
 	j.b2, j.ob2 = T(c.b2), T(1-c.b2)
 	j.decay, j.step, j.ibc2, j.eps = T(c.decay), T(c.stepSize), T(c.invSqrtBc2), T(c.eps)
-	parallelRange(len(j.p), adamwGrain, j, &j.wg)
+	parallelRange(len(j.p), adamwGrain, j)
 	j.p, j.g, j.m, j.v = nil, nil, nil, nil
 }
 
-// runRange updates elements [lo, hi): m, v and p in one pass.
-func (j *adamwJob[T]) runRange(lo, hi int) {
+// RunRange updates elements [lo, hi): m, v and p in one pass.
+func (j *adamwJob[T]) RunRange(lo, hi int) {
 	b1, ob1, b2, ob2 := j.b1, j.ob1, j.b2, j.ob2
 	decay, step, ibc2, eps := j.decay, j.step, j.ibc2, j.eps
 	p, g, m, v := j.p[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi]

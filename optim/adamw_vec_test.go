@@ -24,7 +24,7 @@ func TestAdamWVectorMatchesGoLoop(t *testing.T) {
 			defer func() { hasAVX512 = saved }()
 			j := &adamwJob[float32]{p: append([]float32(nil), p...), g: g, m: append([]float32(nil), m...), v: append([]float32(nil), v...),
 				b1: 0.9, ob1: 0.1, b2: 0.95, ob2: 0.05, decay: 1 - 3e-4, step: 3e-3 / (1 - 0.9), ibc2: 1.3, eps: 1e-8}
-			j.runRange(0, n)
+			j.RunRange(0, n)
 			return j.p, j.m, j.v
 		}
 		vp, vm, vv := run(true)

@@ -29,7 +29,6 @@ type reduceJob[T autograd.Float] struct {
 	op    reduceOp
 	scale T
 	part  []float64 // per-block results
-	wg    sync.WaitGroup
 }
 
 // Pools of jobs keep ClipGradNorm and GradsFinite free of allocation in
@@ -60,7 +59,7 @@ func reduce[T autograd.Float](x []T, op reduceOp, scale float64) float64 {
 		j.part = make([]float64, blocks)
 	}
 	j.part = j.part[:blocks]
-	parallelRange(blocks, reduceGrainBlocks, j, &j.wg)
+	parallelRange(blocks, reduceGrainBlocks, j)
 	var sum float64
 	for _, s := range j.part {
 		sum += s
@@ -70,8 +69,8 @@ func reduce[T autograd.Float](x []T, op reduceOp, scale float64) float64 {
 	return sum
 }
 
-// runRange reduces blocks [lo, hi).
-func (j *reduceJob[T]) runRange(lo, hi int) {
+// RunRange reduces blocks [lo, hi).
+func (j *reduceJob[T]) RunRange(lo, hi int) {
 	for b := lo; b < hi; b++ {
 		j.part[b] = reduceBlock(j.x[b*blockLen:min((b+1)*blockLen, len(j.x))], j.op, j.scale)
 	}
