@@ -23,13 +23,14 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		scaleInPlace(c, beta, m, n, ldc)
 		return
 	}
-	workers := min(Cores(), maxGEMMWorkers)
-	if workers <= 1 || m*n*k < minParallelGEMM {
+	if Cores() <= 1 || m*n*k < minParallelGEMM {
 		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	if m >= n || m >= 2*workers*8 { // split rows of C (and of op(A))
-		SplitRange(m, workers, RangeFunc(func(lo, hi int) {
+	// Chunks of at least minGEMMChunk multiply-adds and 16 rows or columns.
+	chunks := chunksFor(m*n*k, minGEMMChunk)
+	if m >= n || m >= 16*chunks { // split rows of C (and of op(A))
+		SplitRange(m, min(chunks, m/16), RangeFunc(func(lo, hi int) {
 			aOff := lo * lda // row lo of op(A)
 			if transA {
 				aOff = lo // column lo of stored A
@@ -39,7 +40,7 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		return
 	}
 	// split columns of C (and of op(B))
-	SplitRange(n, workers, RangeFunc(func(lo, hi int) {
+	SplitRange(n, min(chunks, n/16), RangeFunc(func(lo, hi int) {
 		bOff := lo // column lo of stored B
 		if transB {
 			bOff = lo * ldb // row lo of stored B
@@ -52,8 +53,8 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 // saves (about 0.1 ms of single-core work).
 const minParallelGEMM = 1 << 21
 
-// maxGEMMWorkers caps the goroutines one GEMM is split into.
-const maxGEMMWorkers = 16
+// minGEMMChunk is the fewest multiply-adds worth a chunk of a split GEMM.
+const minGEMMChunk = minParallelGEMM / 4
 
 // gemmSerial runs one single-threaded BLAS call.
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {

@@ -7,14 +7,19 @@ import (
 	"time"
 )
 
-// Every kernel that splits its work across cores goes through SplitRange.
-// The chunks after the first run on long-lived helper goroutines, one per extra
-// core, that keep polling for a while after each job before they park: a
+// Every kernel that splits its work across cores goes through SplitRange:
+// the work is cut into chunks, and the calling goroutine and one long-lived
+// helper goroutine per extra core claim chunks one at a time until none is
+// left. Claiming, not dealing out fixed shares, keeps every core busy to the
+// end even when chunks cost different amounts or one core runs slower for a
+// while (on a shared virtual machine, it often does).
+//
+// Helpers keep polling for a while after each job before they park: a
 // training step hands out hundreds of sub-millisecond jobs, and waking a
 // parked thread for each costs a futex call and, on virtual machines whose
-// idle vCPUs halt, tens to hundreds of microseconds before the part starts.
-// A polling helper yields its core (runtime.Gosched) between polls, so
-// other goroutines are never kept waiting behind it.
+// idle vCPUs halt, tens to hundreds of microseconds before the work starts.
+// A polling helper yields its core (runtime.Gosched) between polls, so other
+// goroutines are never kept waiting behind it.
 
 // helperPoll is how long an idle helper keeps polling for its next job
 // before it parks.
@@ -32,24 +37,43 @@ type RangeFunc func(lo, hi int)
 // RunRange calls f(lo, hi).
 func (f RangeFunc) RunRange(lo, hi int) { f(lo, hi) }
 
-// coreHelper runs one chunk of each job handed to it.
+// splitJob is one SplitRange call: r over [0, n) in chunks of chunk indices,
+// next the first unclaimed chunk.
+type splitJob struct {
+	r        Ranger
+	n, chunk int
+	next     atomic.Int64
+}
+
+// run claims and runs chunks until none is left.
+func (j *splitJob) run() {
+	for {
+		lo := int(j.next.Add(1)-1) * j.chunk
+		if lo >= j.n {
+			return
+		}
+		j.r.RunRange(lo, min(lo+j.chunk, j.n))
+	}
+}
+
+// coreHelper claims chunks of each job posted to it.
 type coreHelper struct {
 	posted   atomic.Uint64 // jobs handed over
 	finished atomic.Uint64 // jobs done
 	parked   atomic.Bool
 	wake     chan struct{} // capacity 1: a posted job for a parked helper
-	r        Ranger
-	lo, hi   int
+	job      *splitJob
 	_        [64]byte // keeps helpers on separate cache lines
 }
 
 // helpers is the package's pool. busy is held by the one SplitRange that
-// owns the helpers; a SplitRange that finds them busy (a nested or
-// concurrent call) runs its chunks on new goroutines instead.
+// owns the helpers and job; a SplitRange that finds them busy (a nested or
+// concurrent call) runs on new goroutines instead.
 var helpers struct {
 	once sync.Once
 	busy atomic.Bool
 	all  []*coreHelper
+	job  splitJob
 }
 
 func startHelpers() {
@@ -65,8 +89,8 @@ func startHelpers() {
 func (h *coreHelper) loop() {
 	for done := uint64(0); ; done++ {
 		h.await(done)
-		h.r.RunRange(h.lo, h.hi)
-		h.r = nil
+		h.job.run()
+		h.job = nil
 		h.finished.Store(done + 1)
 	}
 }
@@ -103,9 +127,9 @@ func (h *coreHelper) park(done uint64) {
 	<-h.wake
 }
 
-// post hands r's [lo, hi) to h.
-func (h *coreHelper) post(r Ranger, lo, hi int) {
-	h.r, h.lo, h.hi = r, lo, hi
+// post hands job to h.
+func (h *coreHelper) post(job *splitJob) {
+	h.job = job
 	h.posted.Add(1)
 	if h.parked.CompareAndSwap(true, false) {
 		h.wake <- struct{}{}
@@ -122,49 +146,55 @@ func (h *coreHelper) wait() {
 	}
 }
 
-// SplitRange runs r over [0, n) split into at most parts contiguous chunks
-// side by side, the first on the calling goroutine, and returns when all are
-// done. Chunks beyond the cores (GOMAXPROCS), and those of a call made while
-// another SplitRange holds the helpers, run on new goroutines. A Ranger that
-// is a pointer, or a RangeFunc, is handed over without allocating.
-func SplitRange(n, parts int, r Ranger) {
-	parts = min(parts, n)
-	if parts <= 1 {
+// SplitRange runs r over [0, n), cut into at most chunks contiguous chunks of
+// near-equal length, side by side on every core: the calling goroutine and
+// the helpers each claim the next unclaimed chunk until none is left, and
+// SplitRange returns when all are done. Ask for a few chunks per core when
+// their costs may differ; a chunk per core when they cannot. A Ranger that is
+// a pointer, or a RangeFunc, is handed over without allocating.
+func SplitRange(n, chunks int, r Ranger) {
+	chunks = min(chunks, n)
+	if chunks <= 1 {
 		if n > 0 {
 			r.RunRange(0, n)
 		}
 		return
 	}
-	chunk := (n + parts - 1) / parts
-	parts = (n + chunk - 1) / chunk
+	chunk := (n + chunks - 1) / chunks
 	helpers.once.Do(startHelpers)
-	if parts-1 > len(helpers.all) || !helpers.busy.CompareAndSwap(false, true) {
+	workers := min(len(helpers.all), (n+chunk-1)/chunk-1)
+	if workers == 0 || !helpers.busy.CompareAndSwap(false, true) {
 		splitOnGoroutines(n, chunk, r)
 		return
 	}
 	defer helpers.busy.Store(false)
-	for i := 1; i < parts; i++ {
-		helpers.all[i-1].post(r, i*chunk, min((i+1)*chunk, n))
+	job := &helpers.job
+	job.r, job.n, job.chunk = r, n, chunk
+	job.next.Store(0)
+	for _, h := range helpers.all[:workers] {
+		h.post(job)
 	}
-	r.RunRange(0, chunk)
-	for i := 1; i < parts; i++ {
-		helpers.all[i-1].wait()
+	job.run()
+	for _, h := range helpers.all[:workers] {
+		h.wait()
 	}
+	job.r = nil
 }
 
-// splitOnGoroutines is SplitRange without the helpers.
+// splitOnGoroutines is SplitRange on new goroutines, one per core.
 func splitOnGoroutines(n, chunk int, r Ranger) {
+	job := &splitJob{r: r, n: n, chunk: chunk}
 	var wg sync.WaitGroup
-	for lo := chunk; lo < n; lo += chunk {
+	for range min(Cores(), (n+chunk-1)/chunk) - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.RunRange(lo, min(lo+chunk, n))
+			job.run()
 		}()
 	}
-	r.RunRange(0, chunk)
+	job.run()
 	wg.Wait()
 }
 
-// Cores is the number of parts worth splitting a large job into.
+// Cores is the number of cores worth splitting a large job across.
 func Cores() int { return runtime.GOMAXPROCS(0) }

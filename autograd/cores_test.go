@@ -80,3 +80,36 @@ func TestSplitRangeAllocatesNothing(t *testing.T) {
 		c.hits[i].Store(0)
 	}
 }
+
+// While one core is held up on a chunk, the others claim every remaining
+// chunk: shares are not fixed in advance.
+func TestSplitRangeOthersClaimWhileOneIsHeldUp(t *testing.T) {
+	if Cores() < 2 {
+		t.Skip("needs two cores")
+	}
+	var others atomic.Int32
+	released := make(chan struct{})
+	go func() {
+		time.Sleep(5 * time.Second)
+		close(released) // unblock a failing run instead of hanging
+	}()
+	var timedOut atomic.Bool
+	SplitRange(8, 8, RangeFunc(func(lo, hi int) {
+		if lo == 0 {
+			for others.Load() < 7 {
+				select {
+				case <-released:
+					timedOut.Store(true)
+					return
+				default:
+					time.Sleep(time.Millisecond)
+				}
+			}
+			return
+		}
+		others.Add(1)
+	}))
+	if timedOut.Load() {
+		t.Fatalf("only %d of the 7 other chunks ran while chunk 0 was held up", others.Load())
+	}
+}

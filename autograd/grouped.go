@@ -39,14 +39,21 @@ func (tp *Tape) GroupedMatMul(x, w *Tensor, offsets []int) *Tensor {
 func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
 	din, dout := w.shape[2], w.shape[1]
 	xv, wv, ov := Values[T](x), Values[T](w), Values[T](out)
-	groupedEach(offsets, din*dout, func(e, lo, hi int) {
-		gemmSerial(false, true, hi-lo, dout, din, 1, xv[lo*din:], din, wv[e*dout*din:], din, 0, ov[lo*dout:], dout)
+	groups := len(offsets) - 1
+	rows, cost := make([]int, groups), make([]int, groups)
+	for e := range groups {
+		rows[e], cost[e] = offsets[e+1]-offsets[e], din*dout
+	}
+	runPieces(rows, cost, func(e, lo, hi int) { // out_e rows [lo, hi) = x_e · w_e^T
+		r := offsets[e] + lo
+		gemmSerial(false, true, hi-lo, dout, din, 1, xv[r*din:], din, wv[e*dout*din:], din, 0, ov[r*dout:], dout)
 	})
 }
 
 func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 	din, dout := w.shape[2], w.shape[1]
 	xv, wv, dov := Values[T](x), Values[T](w), Grads[T](out)
+	groups := len(offsets) - 1
 	// A stale (logically zero) gradient is overwritten (beta = 0) rather than
 	// cleared and accumulated into: the groups cover every row of dx, and
 	// the slices of dw of experts without tokens are cleared here.
@@ -58,70 +65,84 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 	if w.requiresGrad {
 		dw, betaW = gradForOverwrite[T](tp, w)
 		if betaW == 0 {
-			for e := 0; e+1 < len(offsets); e++ {
+			for e := range groups {
 				if offsets[e+1] == offsets[e] {
 					clear(dw[e*dout*din : (e+1)*dout*din])
 				}
 			}
 		}
 	}
-	// Groups write disjoint rows of dx and disjoint slices of dw, so they run
-	// side by side.
-	groupedEach(offsets, 2*din*dout, func(e, lo, hi int) {
-		if dx != nil { // dx_e [m, Din] += dout_e [m, Dout] · w_e [Dout, Din]
-			gemmSerial(false, false, hi-lo, din, dout, 1, dov[lo*dout:], dout, wv[e*dout*din:], din, betaX, dx[lo*din:], din)
+	// Pieces 0..E-1 are dx's, cut along the group's rows; pieces E..2E-1
+	// are dw's, cut along Dout (dw_e sums over the rows, so they cannot be
+	// cut there). All write disjoint memory, so they run side by side.
+	length, cost := make([]int, 2*groups), make([]int, 2*groups)
+	for e := range groups {
+		m := offsets[e+1] - offsets[e]
+		if dx != nil {
+			length[e], cost[e] = m, dout*din
 		}
-		if dw != nil { // dw_e [Dout, Din] += dout_e^T · x_e
-			gemmSerial(true, false, dout, din, hi-lo, 1, dov[lo*dout:], dout, xv[lo*din:], din, betaW, dw[e*dout*din:], din)
+		if dw != nil && m > 0 {
+			length[groups+e], cost[groups+e] = dout, m*din
 		}
+	}
+	runPieces(length, cost, func(p, lo, hi int) {
+		if p < groups { // dx_e rows [lo, hi) += dout_e · w_e
+			r := offsets[p] + lo
+			gemmSerial(false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
+			return
+		}
+		e := p - groups // dw_e rows [lo, hi) += (dout_e columns [lo, hi))^T · x_e
+		r, m := offsets[e], offsets[e+1]-offsets[e]
+		gemmSerial(true, false, hi-lo, din, m, 1, dov[r*dout+lo:], dout, xv[r*din:], din, betaW, dw[(e*dout+lo)*din:], din)
 	})
 }
 
-// groupedEach runs fn(e, lo, hi) for every non-empty group. When the work is
-// large, whole groups are dealt to one goroutine per core, largest first onto
-// the least-loaded worker, each running single-threaded GEMMs: for MoE's many
-// mid-sized per-expert products this beats splitting every product in two.
-// rowCost is the multiply-adds per row.
-func groupedEach(offsets []int, rowCost int, fn func(e, lo, hi int)) {
-	groups := len(offsets) - 1
-	workers := min(Cores(), groups)
-	total := offsets[groups] * rowCost
+// groupPiece is units [lo, hi) of group e.
+type groupPiece struct{ e, lo, hi int }
+
+// minPieceCost is the fewest multiply-adds worth making a piece of its own
+// (about 10 µs of one core).
+const minPieceCost = 1 << 19
+
+// runPieces runs fn(e, lo, hi) over every group e with length[e] > 0, whose
+// units each cost cost[e] multiply-adds, covering [0, length[e]) exactly
+// once. Small jobs run inline, group by group. Large ones are cut into
+// pieces of at most a quarter of a core's share (never below minPieceCost),
+// listed largest first and claimed by the cores one at a time (SplitRange): however
+// unequal the groups (MoE experts rarely get equal tokens), every core stays
+// busy until the last piece, and each piece is one single-threaded GEMM.
+func runPieces(length, cost []int, fn func(e, lo, hi int)) {
+	total := 0
+	for e, n := range length {
+		total += n * cost[e]
+	}
+	workers := Cores()
 	if workers <= 1 || total < minParallelGEMM {
-		for e := 0; e < groups; e++ {
-			if offsets[e+1] > offsets[e] {
-				fn(e, offsets[e], offsets[e+1])
+		for e, n := range length {
+			if n > 0 {
+				fn(e, 0, n)
 			}
 		}
 		return
 	}
-	order := make([]int, 0, groups)
-	for e := 0; e < groups; e++ {
-		if offsets[e+1] > offsets[e] {
-			order = append(order, e)
+	maxCost := max(total/(4*workers), minPieceCost)
+	var pieces []groupPiece
+	for e, n := range length {
+		if n == 0 {
+			continue
+		}
+		parts := min(n, (n*cost[e]+maxCost-1)/maxCost)
+		for i := range parts {
+			pieces = append(pieces, groupPiece{e, i * n / parts, (i + 1) * n / parts})
 		}
 	}
-	sort.Slice(order, func(i, j int) bool {
-		a, b := order[i], order[j]
-		return offsets[a+1]-offsets[a] > offsets[b+1]-offsets[b]
+	sort.SliceStable(pieces, func(i, j int) bool {
+		a, b := pieces[i], pieces[j]
+		return (a.hi-a.lo)*cost[a.e] > (b.hi-b.lo)*cost[b.e]
 	})
-	load := make([]int, workers)
-	assign := make([][]int, workers)
-	for _, e := range order {
-		best := 0
-		for wi := 1; wi < workers; wi++ {
-			if load[wi] < load[best] {
-				best = wi
-			}
-		}
-		assign[best] = append(assign[best], e)
-		load[best] += offsets[e+1] - offsets[e]
-	}
-	SplitRange(workers, workers, RangeFunc(func(lo, hi int) {
-		for _, es := range assign[lo:hi] {
-			for _, e := range es {
-				fn(e, offsets[e], offsets[e+1])
-			}
-		}
+	SplitRange(len(pieces), len(pieces), RangeFunc(func(u, _ int) {
+		p := pieces[u]
+		fn(p.e, p.lo, p.hi)
 	}))
 }
 

@@ -96,3 +96,56 @@ func TestZeroGradIsLazyButExact(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupedMatMulPiecesMatchNaive runs a product large enough to be cut
+// into pieces and claimed by the cores, with one group holding most rows and
+// one empty, and checks output, dx and dw against plain loops, both for fresh
+// gradients and when accumulating into existing ones.
+func TestGroupedMatMulPiecesMatchNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	offsets := []int{0, 450, 450, 560, 600}
+	const m, din, dout, groups = 600, 64, 96, 4
+	x, w := param(rng, m, din), param(rng, groups, dout, din)
+	r := RandN(rng, 1, m, dout) // d loss / d out
+	for pass := 1; pass <= 2; pass++ {
+		tp := NewTape()
+		out := tp.GroupedMatMul(x, w, offsets)
+		if err := tp.Backward(tp.Sum(tp.Mul(out, r))); err != nil {
+			t.Fatal(err)
+		}
+		for e := range groups {
+			for i := offsets[e]; i < offsets[e+1]; i++ {
+				for o := range dout {
+					want := 0.0
+					for k := range din {
+						want += x.At(i*din+k) * w.At((e*dout+o)*din+k)
+					}
+					if d := out.At(i*dout+o) - want; d > 1e-10 || d < -1e-10 {
+						t.Fatalf("out[%d,%d] = %v, want %v", i, o, out.At(i*dout+o), want)
+					}
+				}
+				for k := range din {
+					want := 0.0
+					for o := range dout {
+						want += r.At(i*dout+o) * w.At((e*dout+o)*din+k)
+					}
+					if d := x.GradAt(i*din+k) - float64(pass)*want; d > 1e-9 || d < -1e-9 {
+						t.Fatalf("pass %d: dx[%d,%d] = %v, want %v", pass, i, k, x.GradAt(i*din+k), float64(pass)*want)
+					}
+				}
+			}
+			for o := range dout {
+				for k := range din {
+					want := 0.0
+					for i := offsets[e]; i < offsets[e+1]; i++ {
+						want += r.At(i*dout+o) * x.At(i*din+k)
+					}
+					if got := w.GradAt((e*dout+o)*din + k); got-float64(pass)*want > 1e-9 || got-float64(pass)*want < -1e-9 {
+						t.Fatalf("pass %d: dw[%d,%d,%d] = %v, want %v", pass, e, o, k, got, float64(pass)*want)
+					}
+				}
+			}
+		}
+		tp.Reset()
+	}
+}

@@ -4,13 +4,23 @@ package autograd
 // runs on the calling goroutine: splitting smaller jobs costs more than it saves.
 const minParallelWork = 1 << 15
 
-// parallelFor splits [0, n) into contiguous chunks, one per core, and runs fn on
-// each. cost is the approximate work per index; small jobs run inline.
+// chunksPerCore is how many chunks SplitRange callers cut a large job into
+// per core, so that the cores can even out what the chunks cost.
+const chunksPerCore = 4
+
+// chunksFor is the number of chunks to cut work (in any unit) into: a few per
+// core, none smaller than minChunk.
+func chunksFor(work, minChunk int) int {
+	return max(1, min(chunksPerCore*Cores(), work/max(minChunk, 1)))
+}
+
+// parallelFor splits [0, n) into contiguous chunks, a few per core, and runs
+// fn on each (SplitRange). cost is the approximate work per index; small
+// jobs run inline.
 func parallelFor(n, cost int, fn func(lo, hi int)) {
-	workers := min(Cores(), n)
-	if workers <= 1 || n*cost < minParallelWork {
+	if Cores() <= 1 || n*cost < minParallelWork {
 		fn(0, n)
 		return
 	}
-	SplitRange(n, workers, RangeFunc(fn))
+	SplitRange(n, chunksFor(n*cost, minParallelWork/2), RangeFunc(fn))
 }
