@@ -15,7 +15,7 @@ const (
 
 // Sigmoid returns 1 / (1 + exp(-x)) elementwise.
 func (tp *Tape) Sigmoid(x *Tensor) *Tensor {
-	out := tp.alloc(x.dtype, x.shape...)
+	out := tp.allocDirty(x.dtype, x.shape...)
 	if x.dtype == Float64 {
 		actSigmoidOp[float64](tp, x, out)
 	} else {
@@ -26,7 +26,7 @@ func (tp *Tape) Sigmoid(x *Tensor) *Tensor {
 
 // SiLU returns x * sigmoid(x) elementwise (also called swish).
 func (tp *Tape) SiLU(x *Tensor) *Tensor {
-	out := tp.alloc(x.dtype, x.shape...)
+	out := tp.allocDirty(x.dtype, x.shape...)
 	if x.dtype == Float64 {
 		actSiLUOp[float64](tp, x, out)
 	} else {
@@ -43,7 +43,7 @@ func (tp *Tape) SwiGLU(gate, up *Tensor) *Tensor {
 	if !sameShape(gate.shape, up.shape) {
 		panic(fmt.Sprintf("autograd.SwiGLU: gate %v and up %v differ in shape", gate.shape, up.shape))
 	}
-	out := tp.alloc(gate.dtype, gate.shape...)
+	out := tp.allocDirty(gate.dtype, gate.shape...)
 	if gate.dtype == Float64 {
 		actSwiGLUOp[float64](tp, gate, up, out)
 	} else {

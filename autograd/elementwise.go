@@ -27,7 +27,7 @@ func (tp *Tape) Mul(a, b *Tensor) *Tensor { return ewBinary(tp, ewMul, a, b) }
 
 // Scale returns s * x.
 func (tp *Tape) Scale(x *Tensor, s float64) *Tensor {
-	out := tp.alloc(x.dtype, x.shape...)
+	out := tp.allocDirty(x.dtype, x.shape...)
 	if x.dtype == Float64 {
 		ewScaleOp[float64](tp, x, out, s)
 	} else {
@@ -39,7 +39,7 @@ func (tp *Tape) Scale(x *Tensor, s float64) *Tensor {
 func ewBinary(tp *Tape, k ewKind, a, b *Tensor) *Tensor {
 	mustSameDType(ewNames[k], a, b)
 	p := newEwPlan(ewNames[k], a.shape, b.shape)
-	out := tp.alloc(a.dtype, p.out...)
+	out := tp.allocDirty(a.dtype, p.out...)
 	if a.dtype == Float64 {
 		ewBinaryOp[float64](tp, k, p, a, b, out)
 	} else {

@@ -51,7 +51,7 @@ func (tp *Tape) TakeAlongLastAxis(x *Tensor, idx []int32) *Tensor {
 	}
 	nnCheckIndex("TakeAlongLastAxis", idx, cols)
 	shape := append(append(make([]int, 0, len(x.shape)), x.shape[:len(x.shape)-1]...), k)
-	out := tp.alloc(x.dtype, shape...)
+	out := tp.allocDirty(x.dtype, shape...)
 	if x.dtype == Float64 {
 		nnTakeAlongOp[float64](tp, x, out, idx, rows, cols, k)
 	} else {

@@ -1,6 +1,9 @@
 package autograd
 
-import "math/bits"
+import (
+	"math"
+	"math/bits"
+)
 
 // bufferPool keeps released buffers by size class, so that a training loop
 // whose shapes repeat (or vary within a class, as MoE expert loads do)
@@ -27,9 +30,10 @@ func sizeClass(n int) int {
 	return (n + step - 1) / step * step
 }
 
+// get32 returns a zeroed buffer; large ones are cleared by all cores.
 func (p *bufferPool) get32(n int) []float32 {
 	b := p.get32Dirty(n)
-	clear(b)
+	parallelFor(len(b), 1, func(lo, hi int) { clear(b[lo:hi]) })
 	return b
 }
 
@@ -42,9 +46,33 @@ func (p *bufferPool) get32Dirty(n int) []float32 {
 	if l := p.free32[c]; len(l) > 0 {
 		b := l[len(l)-1][:n]
 		p.free32[c] = l[:len(l)-1]
+		if poisonDirty {
+			poison(b)
+		}
 		return b
 	}
-	return make([]float32, n, c)
+	b := make([]float32, n, c)
+	if poisonDirty {
+		poison(b)
+	}
+	return b
+}
+
+// poisonDirty makes get32Dirty fill buffers with NaN, so that tests catch a
+// kernel that leaves part of a dirty output unwritten. Tests set it.
+var poisonDirty bool
+
+// PoisonDirtyBuffers makes every float32 buffer that a kernel takes without
+// zeroing (because it overwrites it whole) start as NaN, so that a kernel
+// that leaves an element unwritten shows up as NaN. A testing aid: it slows
+// everything down; set it before any tape is used.
+func PoisonDirtyBuffers(on bool) { poisonDirty = on }
+
+func poison(b []float32) {
+	nan := float32(math.NaN())
+	for i := range b {
+		b[i] = nan
+	}
 }
 
 func (p *bufferPool) get64(n int) []float64 {

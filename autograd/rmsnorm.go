@@ -15,7 +15,7 @@ func (tp *Tape) RMSNorm(x, weight *Tensor, eps float64) *Tensor {
 	if len(weight.shape) != 1 || weight.shape[0] != x.shape[len(x.shape)-1] {
 		panic(fmt.Sprintf("autograd.RMSNorm: weight %v does not match x %v", weight.shape, x.shape))
 	}
-	out := tp.alloc(x.dtype, x.shape...)
+	out := tp.allocDirty(x.dtype, x.shape...)
 	rstd := tp.alloc(Float64, rows) // [N] rsqrt(mean(x²) + eps) per row
 	if x.dtype == Float64 {
 		nnRMSNormOp[float64](tp, x, weight, out, rstd.f64, d, eps)

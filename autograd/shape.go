@@ -73,7 +73,7 @@ func (tp *Tape) Transpose(x *Tensor, perm ...int) *Tensor {
 		shape[i] = x.shape[p]
 		full[i] = xs[p]
 	}
-	out := tp.alloc(x.dtype, shape...)
+	out := tp.allocDirty(x.dtype, shape...)
 	// Reuse the broadcast walker: "a" is x read through permuted strides, and
 	// the output is contiguous. Dims of size 1 drop and contiguous runs merge.
 	p := shapeTransposePlan(shape, full)
@@ -157,7 +157,7 @@ func (tp *Tape) Concat(axis int, xs ...*Tensor) *Tensor {
 		}
 		shape[axis] += x.shape[axis]
 	}
-	out := tp.alloc(xs[0].dtype, shape...)
+	out := tp.allocDirty(xs[0].dtype, shape...)
 	outer := numel(shape[:axis])
 	if xs[0].dtype == Float64 {
 		shapeConcatOp[float64](tp, xs, out, outer)
@@ -240,7 +240,7 @@ func (tp *Tape) Split(x *Tensor, axis int, sizes ...int) []*Tensor {
 	for i, s := range sizes {
 		shape := append([]int(nil), x.shape...)
 		shape[axis] = s
-		outs[i] = tp.alloc(x.dtype, shape...)
+		outs[i] = tp.allocDirty(x.dtype, shape...)
 		if x.dtype == Float64 {
 			shapeSplitOp[float64](tp, x, outs[i], outer, width, off, s*after)
 		} else {

@@ -10,7 +10,7 @@ import (
 // shape. It panics on a 0-D tensor.
 func (tp *Tape) Softmax(x *Tensor) *Tensor {
 	rows, cols := nnRows("Softmax", x)
-	out := tp.alloc(x.dtype, x.shape...)
+	out := tp.allocDirty(x.dtype, x.shape...)
 	if x.dtype == Float64 {
 		nnSoftmaxOp[float64](tp, x, out, rows, cols)
 	} else {
@@ -23,7 +23,7 @@ func (tp *Tape) Softmax(x *Tensor) *Tensor {
 // with x's shape. It panics on a 0-D tensor.
 func (tp *Tape) LogSoftmax(x *Tensor) *Tensor {
 	rows, cols := nnRows("LogSoftmax", x)
-	out := tp.alloc(x.dtype, x.shape...)
+	out := tp.allocDirty(x.dtype, x.shape...)
 	if x.dtype == Float64 {
 		nnLogSoftmaxOp[float64](tp, x, out, rows, cols)
 	} else {
@@ -41,7 +41,7 @@ func (tp *Tape) LogSumExp(x *Tensor) *Tensor {
 	if len(shape) == 0 {
 		shape = []int{1}
 	}
-	out := tp.alloc(x.dtype, shape...)
+	out := tp.allocDirty(x.dtype, shape...)
 	if cols == 0 { // the log of an empty sum
 		for i := range out.Len() {
 			out.Set(i, math.Inf(-1))

@@ -22,7 +22,7 @@ func (tp *Tape) TopK(x *Tensor, k int) (*Tensor, []int32) {
 	}
 	rows := x.Len() / cols
 	shape := append(append(make([]int, 0, len(x.shape)), x.shape[:len(x.shape)-1]...), k)
-	out := tp.alloc(x.dtype, shape...)
+	out := tp.allocDirty(x.dtype, shape...)
 	idx := make([]int32, rows*k)
 	if x.dtype == Float64 {
 		nnTopKOp[float64](tp, x, out, idx, rows, cols, k)
