@@ -93,22 +93,34 @@ func attnExp32(x float32) float32 {
 // within about half a float32 unit in the last place (expLane); -Inf gives
 // exactly 0 and NaN gives NaN. Element i adds to partial sum i mod 8 (the
 // lanes of the vector kernels), the partial sums combine as
-// ((s0+s4)+(s2+s6))+((s1+s5)+(s3+s7)) and the elements past the last whole
-// group of 8 add in order, so the vector kernels (simd_avx512_amd64.s,
-// simd_avx2_amd64.s) and expSubSumLanes agree bit for bit.
+// ((s0+s4)+(s2+s6))+((s1+s5)+(s3+s7)), so the vector kernels
+// (simd_avx512_amd64.s, simd_avx2_amd64.s) and expSubSumLanes agree bit for
+// bit. The elements past the last whole group of 8 go through one more
+// group, padded with -Inf (which adds exactly 0), and its sum is added last:
+// causal attention's rows rarely have lengths that are multiples of 8.
 func expSubSumF32(dst, src []float32, shift float32) float64 {
 	src = src[:len(dst)]
-	i, sum := expSubSumVec(dst, src, shift)
-	if i == 0 {
-		i, sum = expSubSumLanes(dst, src, shift)
-	}
-	sh := float64(shift)
-	for ; i < len(dst); i++ {
-		e := float32(expLane(float64(src[i]) - sh))
-		dst[i] = e
-		sum += float64(e)
+	i, sum := expSubSum8(dst, src, shift)
+	if tail := len(dst) - i; tail > 0 {
+		var in, out [8]float32
+		copy(in[:], src[i:])
+		for j := tail; j < 8; j++ {
+			in[j] = float32(math.Inf(-1))
+		}
+		_, s := expSubSum8(out[:], in[:], shift)
+		copy(dst[i:], out[:tail])
+		sum += s
 	}
 	return sum
+}
+
+// expSubSum8 runs the vector kernel, or its scalar form, on the prefix of dst
+// whose length is a multiple of 8, and returns that length and its sum.
+func expSubSum8(dst, src []float32, shift float32) (int, float64) {
+	if i, sum := expSubSumVec(dst, src, shift); i > 0 {
+		return i, sum
+	}
+	return expSubSumLanes(dst, src, shift)
 }
 
 // expSubSumLanes is the scalar form of the vector kernels of expSubSumF32:
