@@ -16,6 +16,13 @@
 // intermediates: their buffers return to the tape's pool on Tape.Reset, so a
 // value needed past Reset must be copied (Tensor.Clone) first.
 //
+// Cores: Go owns them. The BLAS runs single-threaded inside each call, and
+// every kernel that splits its work goes through SplitRange: the work is cut
+// into a few chunks per core (MoE expert products into pieces, largest
+// first) that the calling goroutine and one polling helper goroutine per
+// extra core claim until none is left. BLAS GEMM time can be accounted
+// (StartGEMMAccounting) to see how much of a step is GEMM.
+//
 // Dimension legend used in shape comments across moetrain:
 // B batch, T sequence, N tokens (B*T), D model width, H heads, Hkv key/value
 // heads, Dh head width, E experts, K experts per token, F expert hidden width,
