@@ -1,8 +1,10 @@
 package autograd
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 func TestGEMMAccounting(t *testing.T) {
@@ -23,5 +25,16 @@ func TestGEMMAccounting(t *testing.T) {
 	StartGEMMAccounting()
 	if fresh := StopGEMMAccounting(); fresh.Calls != 0 || fresh.FLOPs != 0 || fresh.Time != 0 {
 		t.Fatalf("Start did not clear the totals: %+v", fresh)
+	}
+}
+
+func TestGEMMPeakMeasuresSomething(t *testing.T) {
+	if p := GEMMPeak(context.Background(), 64, 5*time.Millisecond); !(p > 0) {
+		t.Fatalf("GEMM peak %v GFLOP/s", p)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if p := GEMMPeak(ctx, 64, time.Hour); !(p > 0) { // a cancelled context stops at once
+		t.Fatalf("GEMM peak %v GFLOP/s with a cancelled context", p)
 	}
 }

@@ -101,33 +101,12 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 	}
 	res.GFLOPs = res.TokensPerS * res.FLOPsPerToken / 1e9
 	res.setGEMMShare(gemms, elapsed, tokens)
-	res.PeakGFLOPs = GEMMPeak(context.Background(), 1024, 500*time.Millisecond)
+	res.PeakGFLOPs = autograd.GEMMPeak(context.Background(), 1024, 500*time.Millisecond)
 	if res.PeakGFLOPs > 0 {
 		res.MFU = res.GFLOPs / res.PeakGFLOPs
 	}
 	res.PeakRSSBytes = PeakRSS()
 	return res, nil
-}
-
-// GEMMPeak measures float32 GEMM throughput (GFLOP/s) of an n x n x n matmul
-// through the autograd op for about the given duration.
-func GEMMPeak(ctx context.Context, n int, d time.Duration) float64 {
-	rng := rand.New(rand.NewPCG(3, 4))
-	a, b := autograd.New(autograd.Float32, n, n), autograd.New(autograd.Float32, n, n)
-	for i := range a.F32() {
-		a.F32()[i], b.F32()[i] = rng.Float32(), rng.Float32()
-	}
-	tp := autograd.NewNoGradTape()
-	tp.MatMul(a, b, false, false) // warm up
-	tp.Reset()
-	iters := 0
-	start := time.Now()
-	for time.Since(start) < d && ctx.Err() == nil {
-		tp.MatMul(a, b, false, false)
-		tp.Reset()
-		iters++
-	}
-	return 2 * float64(n*n*n) * float64(iters) / time.Since(start).Seconds() / 1e9
 }
 
 // PeakRSS returns the process's peak resident set size in bytes (Linux
