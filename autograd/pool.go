@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"flag"
 	"math"
 	"math/bits"
 )
@@ -67,6 +68,14 @@ var poisonDirty bool
 // that leaves an element unwritten shows up as NaN. A testing aid: it slows
 // everything down; set it before any tape is used.
 func PoisonDirtyBuffers(on bool) { poisonDirty = on }
+
+// PoisonUnlessBenchmarking is PoisonDirtyBuffers for a test binary's
+// TestMain, after flag.Parse: it poisons unless benchmarks were asked for
+// (-test.bench), whose timings the poisoning would distort.
+func PoisonUnlessBenchmarking() {
+	f := flag.Lookup("test.bench")
+	PoisonDirtyBuffers(f == nil || f.Value.String() == "")
+}
 
 func poison(b []float32) {
 	nan := float32(math.NaN())

@@ -1,7 +1,17 @@
 package train
 
-import "github.com/moetrain/moetrain/autograd"
+import (
+	"flag"
+	"os"
+	"testing"
 
-// The trainer's tests run with dirty float32 buffers full of NaN: see
-// autograd.PoisonDirtyBuffers.
-func init() { autograd.PoisonDirtyBuffers(true) }
+	"github.com/moetrain/moetrain/autograd"
+)
+
+// The tests run with dirty float32 buffers full of NaN (see
+// autograd.PoisonDirtyBuffers); benchmark runs do not.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	autograd.PoisonUnlessBenchmarking()
+	os.Exit(m.Run())
+}
