@@ -41,41 +41,77 @@ func nnRMSNormOp[T Float](tp *Tape, x, weight, out *Tensor, rstd []float64, d in
 	})
 	tp.record(out, func() {
 		dy := Grads[T](out)
+		var dx, dw []T
 		if x.requiresGrad {
-			dx := gradOf[T](tp, x)
-			parallelFor(rows, 4*d, func(lo, hi int) {
-				for r := lo; r < hi; r++ {
-					xr, dyr, dxr := xv[r*d:(r+1)*d], dy[r*d:(r+1)*d], dx[r*d:(r+1)*d]
-					// With g = dy ⊙ w: dx = rs·g - rs³·x·<g, x>/D.
-					var gx float64
-					for i, v := range xr {
-						gx += float64(dyr[i]) * float64(wv[i]) * float64(v)
-					}
-					rs := rstd[r]
-					a, c := T(rs), T(rs*rs*rs*gx/float64(d))
-					for i, v := range xr {
-						dxr[i] += a*dyr[i]*wv[i] - c*v
-					}
-				}
-			})
+			dx = gradOf[T](tp, x)
 		}
+		var partial []float64 // [blocks, D] dw sums of each block of rows
+		blocks := (rows + rmsBlockRows - 1) / rmsBlockRows
 		if weight.requiresGrad {
-			// dw[i] = sum over rows of dy·x·rs. Workers own column ranges and
-			// sum rows in order, so the result does not depend on them.
-			dw := gradOf[T](tp, weight)
-			acc := tp.alloc(Float64, d).f64 // [D]
-			parallelFor(d, 2*rows, func(lo, hi int) {
-				a := acc[lo:hi]
-				for r, rs := range rstd {
-					xr, dyr := xv[r*d+lo:r*d+hi], dy[r*d+lo:r*d+hi]
-					for i, v := range xr {
-						a[i] += float64(dyr[i]) * float64(v) * rs
-					}
+			dw = gradOf[T](tp, weight)
+			partial = tp.alloc(Float64, blocks*d).f64
+		}
+		// One pass over the rows: dx row by row, and dw summed per fixed
+		// block of rows, then the blocks in order, so the result depends
+		// neither on the cores nor on which core took which block.
+		parallelFor(blocks, rmsBlockRows*6*d, func(lo, hi int) {
+			for blk := lo; blk < hi; blk++ {
+				var acc []float64
+				if partial != nil {
+					acc = partial[blk*d : (blk+1)*d]
 				}
-				for i, v := range a {
-					dw[lo+i] += T(v)
+				for r := blk * rmsBlockRows; r < min((blk+1)*rmsBlockRows, rows); r++ {
+					rmsNormBackwardRow(dx, acc, dy[r*d:(r+1)*d], xv[r*d:(r+1)*d], wv, r, rstd[r])
+				}
+			}
+		})
+		if dw != nil {
+			parallelFor(d, 2*blocks, func(lo, hi int) {
+				for i := lo; i < hi; i++ {
+					var s float64
+					for blk := range blocks {
+						s += partial[blk*d+i]
+					}
+					dw[i] += T(s)
 				}
 			})
 		}
 	}, x, weight)
+}
+
+// rmsBlockRows is how many rows one partial sum of the weight gradient
+// covers.
+const rmsBlockRows = 64
+
+// rmsNormBackwardRow adds row r's share to dx (when not nil) and to the
+// block's weight-gradient sums acc (when not nil). With g = dy ⊙ w:
+// dx = rs·g - rs³·x·<g, x>/D and dw += dy·x·rs.
+func rmsNormBackwardRow[T Float](dx []T, acc []float64, dyr, xr, wv []T, r int, rs float64) {
+	d := len(xr)
+	dyr, wv = dyr[:d], wv[:d]
+	if dx != nil {
+		var g0, g1, g2, g3 float64 // <dy ⊙ w, x> in four independent sums
+		i := 0
+		for ; i+4 <= d; i += 4 {
+			g0 += float64(dyr[i]) * float64(wv[i]) * float64(xr[i])
+			g1 += float64(dyr[i+1]) * float64(wv[i+1]) * float64(xr[i+1])
+			g2 += float64(dyr[i+2]) * float64(wv[i+2]) * float64(xr[i+2])
+			g3 += float64(dyr[i+3]) * float64(wv[i+3]) * float64(xr[i+3])
+		}
+		for ; i < d; i++ {
+			g0 += float64(dyr[i]) * float64(wv[i]) * float64(xr[i])
+		}
+		gx := (g0 + g2) + (g1 + g3)
+		a, c := T(rs), T(rs*rs*rs*gx/float64(d))
+		dxr := dx[r*d : (r+1)*d]
+		for i, v := range xr {
+			dxr[i] += a*dyr[i]*wv[i] - c*v
+		}
+	}
+	if acc != nil {
+		acc = acc[:d]
+		for i, v := range xr {
+			acc[i] += float64(dyr[i]) * float64(v) * rs
+		}
+	}
 }

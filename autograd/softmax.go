@@ -200,11 +200,18 @@ func nnLogSumExpRowBuf[T Float](x []T, buf *[]T) float64 {
 // nnDot returns <a, b> accumulated in float64.
 func nnDot[T Float](a, b []T) float64 {
 	b = b[:len(a)]
-	var s float64
-	for i, v := range a {
-		s += float64(v) * float64(b[i])
+	var s0, s1, s2, s3 float64 // independent sums: four multiply-adds in flight
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += float64(a[i]) * float64(b[i])
+		s1 += float64(a[i+1]) * float64(b[i+1])
+		s2 += float64(a[i+2]) * float64(b[i+2])
+		s3 += float64(a[i+3]) * float64(b[i+3])
 	}
-	return s
+	for ; i < len(a); i++ {
+		s0 += float64(a[i]) * float64(b[i])
+	}
+	return (s0 + s2) + (s1 + s3)
 }
 
 // nnSum returns the sum of x accumulated in float64.
