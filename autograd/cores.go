@@ -43,6 +43,26 @@ type splitJob struct {
 	r        Ranger
 	n, chunk int
 	next     atomic.Int64
+	panicked atomic.Pointer[any] // the first panic of a chunk run off the caller
+}
+
+// runCatching is run for goroutines other than the caller: a panic is kept
+// for the caller to raise again, and the chunks left are skipped.
+func (j *splitJob) runCatching() {
+	defer func() {
+		if p := recover(); p != nil {
+			j.panicked.CompareAndSwap(nil, &p)
+			j.next.Store(int64(j.n)) // nothing more is claimed
+		}
+	}()
+	j.run()
+}
+
+// repanic raises again, on the caller, a panic caught by runCatching.
+func (j *splitJob) repanic() {
+	if p := j.panicked.Swap(nil); p != nil {
+		panic(*p)
+	}
 }
 
 // run claims and runs chunks until none is left.
@@ -89,7 +109,7 @@ func startHelpers() {
 func (h *coreHelper) loop() {
 	for done := uint64(0); ; done++ {
 		h.await(done)
-		h.job.run()
+		h.job.runCatching()
 		h.job = nil
 		h.finished.Store(done + 1)
 	}
@@ -149,7 +169,8 @@ func (h *coreHelper) wait() {
 // SplitRange runs r over [0, n), cut into at most chunks contiguous chunks of
 // near-equal length, side by side on every core: the calling goroutine and
 // the helpers each claim the next unclaimed chunk until none is left, and
-// SplitRange returns when all are done. Ask for a few chunks per core when
+// SplitRange returns when all are done. A panic in any chunk is raised on the
+// calling goroutine once the others have stopped. Ask for a few chunks per core when
 // their costs may differ; a chunk per core when they cannot. A Ranger that is
 // a pointer, or a RangeFunc, is handed over without allocating.
 func SplitRange(n, chunks int, r Ranger) {
@@ -167,33 +188,44 @@ func SplitRange(n, chunks int, r Ranger) {
 		splitOnGoroutines(n, chunk, r)
 		return
 	}
-	defer helpers.busy.Store(false)
 	job := &helpers.job
 	job.r, job.n, job.chunk = r, n, chunk
 	job.next.Store(0)
+	job.panicked.Store(nil) // left by a job whose caller panicked too
 	for _, h := range helpers.all[:workers] {
 		h.post(job)
 	}
+	// Even when a chunk panics here, the helpers finish theirs before the
+	// job and the helpers are released. A helper's panic is raised here.
+	defer func() {
+		for _, h := range helpers.all[:workers] {
+			h.wait()
+		}
+		job.r = nil
+		helpers.busy.Store(false)
+	}()
 	job.run()
 	for _, h := range helpers.all[:workers] {
 		h.wait()
 	}
-	job.r = nil
+	job.repanic()
 }
 
 // splitOnGoroutines is SplitRange on new goroutines, one per core.
 func splitOnGoroutines(n, chunk int, r Ranger) {
 	job := &splitJob{r: r, n: n, chunk: chunk}
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	for range min(Cores(), (n+chunk-1)/chunk) - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			job.run()
+			job.runCatching()
 		}()
 	}
 	job.run()
 	wg.Wait()
+	job.repanic()
 }
 
 // Cores is the number of cores worth splitting a large job across.

@@ -113,3 +113,27 @@ func TestSplitRangeOthersClaimWhileOneIsHeldUp(t *testing.T) {
 		t.Fatalf("only %d of the 7 other chunks ran while chunk 0 was held up", others.Load())
 	}
 }
+
+// A chunk that panics, on whichever goroutine runs it, raises the panic on
+// the calling goroutine once the others have stopped, and leaves SplitRange
+// usable.
+func TestSplitRangePanicReachesTheCaller(t *testing.T) {
+	for _, bad := range []int{0, 5, 63} {
+		func() {
+			defer func() {
+				if p := recover(); p != "chunk" {
+					t.Fatalf("chunk %d: recovered %v, want its panic", bad, p)
+				}
+			}()
+			SplitRange(64, 64, RangeFunc(func(lo, _ int) {
+				time.Sleep(50 * time.Microsecond)
+				if lo == bad {
+					panic("chunk")
+				}
+			}))
+		}()
+		c := &countRanger{hits: make([]atomic.Int32, 1000)}
+		SplitRange(1000, 8, c)
+		c.check(t, "after a panic")
+	}
+}
