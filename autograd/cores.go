@@ -51,11 +51,16 @@ type splitJob struct {
 func (j *splitJob) runCatching() {
 	defer func() {
 		if p := recover(); p != nil {
-			j.panicked.CompareAndSwap(nil, &p)
-			j.next.Store(int64(j.n)) // nothing more is claimed
+			j.keep(p)
 		}
 	}()
 	j.run()
+}
+
+// keep records the first panic and stops further claims.
+func (j *splitJob) keep(p any) {
+	j.panicked.CompareAndSwap(nil, &p)
+	j.next.Store(int64(j.n))
 }
 
 // repanic raises again, on the caller, a panic caught by runCatching.
