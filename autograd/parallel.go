@@ -8,9 +8,9 @@ const minParallelWork = 1 << 15
 // per core, so that the cores can even out what the chunks cost.
 const chunksPerCore = 4
 
-// chunksFor is the number of chunks to cut work (in any unit) into: a few per
-// core, none smaller than minChunk.
-func chunksFor(work, minChunk int) int {
+// ChunksFor is the number of chunks to cut work (in any unit) into for
+// SplitRange: a few per core, none smaller than minChunk.
+func ChunksFor(work, minChunk int) int {
 	return max(1, min(chunksPerCore*Cores(), work/max(minChunk, 1)))
 }
 
@@ -22,5 +22,5 @@ func parallelFor(n, cost int, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	SplitRange(n, chunksFor(n*cost, minParallelWork/2), RangeFunc(fn))
+	SplitRange(n, ChunksFor(n*cost, minParallelWork/2), RangeFunc(fn))
 }
