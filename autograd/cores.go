@@ -180,7 +180,7 @@ func (h *coreHelper) wait() {
 // a pointer, or a RangeFunc, is handed over without allocating.
 func SplitRange(n, chunks int, r Ranger) {
 	chunks = min(chunks, n)
-	if chunks <= 1 {
+	if chunks <= 1 || Cores() <= 1 { // one core: one call, nothing to even out
 		if n > 0 {
 			r.RunRange(0, n)
 		}
