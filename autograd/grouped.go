@@ -107,10 +107,11 @@ const minPieceCost = 1 << 19
 // runPieces runs fn(e, lo, hi) over every group e with length[e] > 0, whose
 // units each cost cost[e] multiply-adds, covering [0, length[e]) exactly
 // once. Small jobs run inline, group by group. Large ones are cut into
-// pieces of at most a quarter of a core's share (never below minPieceCost),
-// listed largest first and claimed by the cores one at a time (SplitRange): however
-// unequal the groups (MoE experts rarely get equal tokens), every core stays
-// busy until the last piece, and each piece is one single-threaded GEMM.
+// pieces of at most 1/chunksPerCore of a core's share (never below
+// minPieceCost), listed largest first and claimed by the cores one at a time
+// (SplitRange): however unequal the groups (MoE experts rarely get equal
+// tokens), every core stays busy until the last piece, and each piece is one
+// single-threaded GEMM.
 func runPieces(length, cost []int, fn func(e, lo, hi int)) {
 	total := 0
 	for e, n := range length {
@@ -125,7 +126,7 @@ func runPieces(length, cost []int, fn func(e, lo, hi int)) {
 		}
 		return
 	}
-	maxCost := max(total/(4*workers), minPieceCost)
+	maxCost := max(total/(chunksPerCore*workers), minPieceCost)
 	var pieces []groupPiece
 	for e, n := range length {
 		if n == 0 {
