@@ -83,12 +83,10 @@ func (j *splitJob) run() {
 
 // coreHelper claims chunks of each job posted to it.
 type coreHelper struct {
-	posted   atomic.Uint64 // jobs handed over
-	finished atomic.Uint64 // jobs done
-	parked   atomic.Bool
-	wake     chan struct{} // capacity 1: a posted job for a parked helper
-	job      *splitJob
-	_        [64]byte // keeps helpers on separate cache lines
+	job    atomic.Pointer[splitJob] // the job posted and not yet finished
+	parked atomic.Bool
+	wake   chan struct{} // capacity 1: a posted job for a parked helper
+	_      [64]byte      // keeps helpers on separate cache lines
 }
 
 // helpers is the package's pool. busy is held by the one SplitRange that
@@ -110,38 +108,41 @@ func startHelpers() {
 	}
 }
 
-// loop runs the jobs posted to h, one at a time, forever.
+// loop runs the jobs posted to h, one at a time, forever; clearing h.job
+// tells the poster the job is done.
 func (h *coreHelper) loop() {
-	for done := uint64(0); ; done++ {
-		h.await(done)
-		h.job.runCatching()
-		h.job = nil
-		h.finished.Store(done + 1)
+	for {
+		h.await().runCatching()
+		h.job.Store(nil)
 	}
 }
 
-// await returns once job done+1 has been posted: it polls for helperPoll,
+// await returns the posted job once there is one: it polls for helperPoll,
 // then parks until post wakes it.
-func (h *coreHelper) await(done uint64) {
+func (h *coreHelper) await() *splitJob {
 	var start time.Time
-	for polls := 1; h.posted.Load() == done; polls++ {
+	for polls := 1; ; polls++ {
+		if j := h.job.Load(); j != nil {
+			return j
+		}
 		if polls%64 != 0 {
 			continue
 		}
 		if polls == 64 {
 			start = time.Now()
 		} else if time.Since(start) > helperPoll {
-			h.park(done)
-			return
+			h.park()
+			polls = 0
+			continue
 		}
 		runtime.Gosched()
 	}
 }
 
-// park sleeps until a job after done is posted.
-func (h *coreHelper) park(done uint64) {
+// park sleeps until a job is posted (or returns at once if one is).
+func (h *coreHelper) park() {
 	h.parked.Store(true)
-	if h.posted.Load() != done {
+	if h.job.Load() != nil {
 		// A job arrived while parking; if its poster saw the flag, it sent
 		// a wake-up token: take it back.
 		if !h.parked.CompareAndSwap(true, false) {
@@ -152,19 +153,17 @@ func (h *coreHelper) park(done uint64) {
 	<-h.wake
 }
 
-// post hands job to h.
+// post hands job to h, which must be idle.
 func (h *coreHelper) post(job *splitJob) {
-	h.job = job
-	h.posted.Add(1)
+	h.job.Store(job)
 	if h.parked.CompareAndSwap(true, false) {
 		h.wake <- struct{}{}
 	}
 }
 
-// wait returns once h has finished every job posted to it.
+// wait returns once h has finished the job posted to it.
 func (h *coreHelper) wait() {
-	want := h.posted.Load()
-	for polls := 0; h.finished.Load() != want; polls++ {
+	for polls := 0; h.job.Load() != nil; polls++ {
 		if polls >= 64 {
 			runtime.Gosched()
 		}
