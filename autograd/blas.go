@@ -12,7 +12,7 @@ import (
 //
 // Go owns the cores: the BLAS runs single-threaded (SetBLASThreads(1) at
 // start-up) and a large product is split into row (or column) blocks of C that
-// run side by side on goroutines, one per core. A BLAS with its own thread pool
+// the cores claim (SplitRange, gemmChunks). A BLAS with its own thread pool
 // beside Go's scheduler oversubscribes the cores and spins; this way kernels
 // that are not GEMM parallelise the same way and nothing fights.
 func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
