@@ -68,7 +68,9 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 	g := Grads[T](out)
 	av, bv := Values[T](a), Values[T](b)
 	ia, ib := p.inner()
-	if a.requiresGrad {
+	if a.requiresGrad && k != ewMul && a.Len() == out.Len() { // da += g
+		gradAddInto(tp, a, g, 1)
+	} else if a.requiresGrad {
 		ga := gradOf[T](tp, a)
 		p.each(p.disjoint(p.sa), func(o, oa, ob, m int) {
 			if k == ewMul { // da += g * b
@@ -78,7 +80,13 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 			}
 		})
 	}
-	if b.requiresGrad {
+	if b.requiresGrad && k != ewMul && b.Len() == out.Len() { // db += ±g
+		sign := T(1)
+		if k == ewSub {
+			sign = -1
+		}
+		gradAddInto(tp, b, g, sign)
+	} else if b.requiresGrad {
 		gb := gradOf[T](tp, b)
 		p.each(p.disjoint(p.sb), func(o, oa, ob, m int) {
 			switch k {
@@ -201,6 +209,19 @@ func ewAxpyRow[T Float](d []T, id int, g []T, c T) {
 	}
 	for j, v := range g {
 		d[j] += c * v
+	}
+}
+
+// ewScaleRow sets d[j] = c*g[j]: ewAxpyRow into a gradient that is still
+// zero.
+func ewScaleRow[T Float](d, g []T, c T) {
+	if c == 1 {
+		copy(d, g)
+		return
+	}
+	d = d[:len(g)]
+	for j, v := range g {
+		d[j] = c * v
 	}
 }
 

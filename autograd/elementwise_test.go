@@ -261,3 +261,39 @@ func TestBinaryPanics(t *testing.T) {
 		})
 	}
 }
+
+// Gradients that pass straight through Add, Sub and Reshape are written into
+// a gradient that is still zero and added to one that is not: the same tensor
+// on both sides, a parameter's stale gradient after ZeroGrad, and a second
+// Backward that accumulates.
+func TestPassThroughGradientsWriteThenAdd(t *testing.T) {
+	for _, dt := range []DType{Float64, Float32} {
+		x := New(dt, 3, 4)
+		x.SetRequiresGrad(true)
+		for pass := 1; pass <= 2; pass++ {
+			tp := NewTape()
+			y := tp.Add(tp.Reshape(x, 4, 3), tp.Reshape(x, 4, 3)) // dy/dx = 2
+			z := tp.Sub(y, tp.Reshape(x, 4, 3))                   // dz/dx = 1
+			w := tp.Sub(z, tp.Reshape(x, 4, 3))                   // dw/dx = 0
+			if err := tp.Backward(tp.Sum(tp.Add(w, z))); err != nil { // d/dx = 1
+				t.Fatal(err)
+			}
+			for i := 0; i < x.Len(); i++ {
+				if g := x.GradAt(i); g != float64(pass) {
+					t.Fatalf("%v pass %d: grad[%d] = %v, want %d", dt, pass, i, g, pass)
+				}
+			}
+			tp.Reset()
+		}
+		x.ZeroGrad() // stale: the next pass writes over it
+		tp := NewTape()
+		if err := tp.Backward(tp.Sum(tp.Sub(tp.Reshape(x, 12), tp.Scale(tp.Reshape(x, 12), 3)))); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < x.Len(); i++ {
+			if g := x.GradAt(i); g != -2 {
+				t.Fatalf("%v after ZeroGrad: grad[%d] = %v, want -2", dt, i, g)
+			}
+		}
+	}
+}

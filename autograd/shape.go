@@ -9,9 +9,9 @@ import "fmt"
 func (tp *Tape) Reshape(x *Tensor, shape ...int) *Tensor {
 	v := tp.view(x, shapeResolve(x, shape)...)
 	if x.dtype == Float64 {
-		tp.record(v, func() { shapeAccumulate(gradOf[float64](tp, x), Grads[float64](v)) }, x)
+		tp.record(v, func() { gradAddInto(tp, x, Grads[float64](v), 1) }, x)
 	} else {
-		tp.record(v, func() { shapeAccumulate(gradOf[float32](tp, x), Grads[float32](v)) }, x)
+		tp.record(v, func() { gradAddInto(tp, x, Grads[float32](v), 1) }, x)
 	}
 	return v
 }
@@ -41,9 +41,18 @@ func shapeResolve(x *Tensor, shape []int) []int {
 	return s
 }
 
-// shapeAccumulate adds g into d elementwise, on all cores for large sizes.
-func shapeAccumulate[T Float](d, g []T) {
-	parallelFor(len(g), 1, func(lo, hi int) { ewAxpyRow(d[lo:hi], 1, g[lo:hi], 1) })
+// gradAddInto adds c·g to x's gradient, g having x's size, on all cores for
+// large sizes. A gradient that is still logically zero (fresh from the pool
+// or stale) is written, not cleared and added to.
+func gradAddInto[T Float](tp *Tape, x *Tensor, g []T, c T) {
+	d, beta := gradForOverwrite[T](tp, x)
+	parallelFor(len(g), 1, func(lo, hi int) {
+		if beta == 0 {
+			ewScaleRow(d[lo:hi], g[lo:hi], c)
+			return
+		}
+		ewAxpyRow(d[lo:hi], 1, g[lo:hi], c)
+	})
 }
 
 // Transpose returns a copy of x with its axes permuted: output axis i is input
