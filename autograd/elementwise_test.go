@@ -272,9 +272,9 @@ func TestPassThroughGradientsWriteThenAdd(t *testing.T) {
 		x.SetRequiresGrad(true)
 		for pass := 1; pass <= 2; pass++ {
 			tp := NewTape()
-			y := tp.Add(tp.Reshape(x, 4, 3), tp.Reshape(x, 4, 3)) // dy/dx = 2
-			z := tp.Sub(y, tp.Reshape(x, 4, 3))                   // dz/dx = 1
-			w := tp.Sub(z, tp.Reshape(x, 4, 3))                   // dw/dx = 0
+			y := tp.Add(tp.Reshape(x, 4, 3), tp.Reshape(x, 4, 3))     // dy/dx = 2
+			z := tp.Sub(y, tp.Reshape(x, 4, 3))                       // dz/dx = 1
+			w := tp.Sub(z, tp.Reshape(x, 4, 3))                       // dw/dx = 0
 			if err := tp.Backward(tp.Sum(tp.Add(w, z))); err != nil { // d/dx = 1
 				t.Fatal(err)
 			}
