@@ -60,7 +60,7 @@ func (j *splitJob) runCatching() {
 // keep records the first panic and stops further claims.
 func (j *splitJob) keep(p any) {
 	j.panicked.CompareAndSwap(nil, &p)
-	j.next.Store(int64(j.n))
+	j.next.Store(int64((j.n + j.chunk - 1) / j.chunk)) // past the last chunk
 }
 
 // repanic raises again, on the caller, a panic caught by runCatching.

@@ -103,15 +103,8 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 
 func ewScaleOp[T Float](tp *Tape, x, out *Tensor, s float64) {
 	xv, ov, c := Values[T](x), Values[T](out), T(s)
-	parallelFor(len(ov), 1, func(lo, hi int) {
-		for i, v := range xv[lo:hi] {
-			ov[lo+i] = c * v
-		}
-	})
-	tp.record(out, func() {
-		g, gx := Grads[T](out), gradOf[T](tp, x)
-		parallelFor(len(g), 1, func(lo, hi int) { ewAxpyRow(gx[lo:hi], 1, g[lo:hi], c) })
-	}, x)
+	parallelFor(len(ov), 1, func(lo, hi int) { ewScaleRow(ov[lo:hi], xv[lo:hi], c) })
+	tp.record(out, func() { gradAddInto(tp, x, Grads[T](out), c) }, x)
 }
 
 // ewAddRow sets o[j] = a[j*ia] + b[j*ib]; each stride is 0 or 1.
@@ -212,8 +205,8 @@ func ewAxpyRow[T Float](d []T, id int, g []T, c T) {
 	}
 }
 
-// ewScaleRow sets d[j] = c*g[j]: ewAxpyRow into a gradient that is still
-// zero.
+// ewScaleRow sets d[j] = c*g[j]: Scale's kernel, and ewAxpyRow into a
+// gradient that is still zero.
 func ewScaleRow[T Float](d, g []T, c T) {
 	if c == 1 {
 		copy(d, g)

@@ -34,7 +34,11 @@ func sizeClass(n int) int {
 // get32 returns a zeroed buffer; large ones are cleared by all cores.
 func (p *bufferPool) get32(n int) []float32 {
 	b := p.get32Dirty(n)
-	parallelFor(len(b), 1, func(lo, hi int) { clear(b[lo:hi]) })
+	if n < minParallelWork {
+		clear(b) // inline, and without the closure a split would allocate
+		return b
+	}
+	parallelFor(n, 1, func(lo, hi int) { clear(b[lo:hi]) })
 	return b
 }
 
