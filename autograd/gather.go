@@ -66,7 +66,7 @@ func (tp *Tape) nnGatherRows(op string, x *Tensor, idx []int32) *Tensor {
 		panic(fmt.Sprintf("autograd.%s: 0-D tensor has no rows", op))
 	}
 	nnCheckIndex(op, idx, x.shape[0])
-	out := tp.alloc(x.dtype, append([]int{len(idx)}, x.shape[1:]...)...)
+	out := tp.allocDirty(x.dtype, append([]int{len(idx)}, x.shape[1:]...)...) // every row is copied
 	d := nnRowWidth(x)
 	if x.dtype == Float64 {
 		nnGatherRowsOp[float64](tp, x, out, idx, d)
@@ -77,7 +77,7 @@ func (tp *Tape) nnGatherRows(op string, x *Tensor, idx []int32) *Tensor {
 }
 
 func nnGatherRowsOp[T Float](tp *Tape, x, out *Tensor, idx []int32, d int) {
-	nnGatherAdd(Values[T](out), Values[T](x), idx, d)
+	nnGather(Values[T](out), Values[T](x), idx, d, false)
 	tp.record(out, func() {
 		nnScatterAdd(gradOf[T](tp, x), Grads[T](out), idx, d, x.shape[0])
 	}, x)
@@ -86,7 +86,10 @@ func nnGatherRowsOp[T Float](tp *Tape, x, out *Tensor, idx []int32, d int) {
 func nnScatterAddRowsOp[T Float](tp *Tape, src, out *Tensor, idx []int32, d int) {
 	nnScatterAdd(Values[T](out), Values[T](src), idx, d, out.shape[0])
 	tp.record(out, func() {
-		nnGatherAdd(gradOf[T](tp, src), Grads[T](out), idx, d)
+		// Row i of src's gradient is row idx[i] of out's: one gather, which
+		// writes a still-zero gradient and adds to any other.
+		dsrc, beta := gradForOverwrite[T](tp, src)
+		nnGather(dsrc, Grads[T](out), idx, d, beta != 0)
 	}, src)
 }
 
@@ -117,11 +120,16 @@ func nnScatterAlongRows[T Float](dx, dy []T, idx []int32, rows, cols, k int) {
 	})
 }
 
-// nnGatherAdd adds src[idx[i]] to dst[i] for each i, rows of width d.
-func nnGatherAdd[T Float](dst, src []T, idx []int32, d int) {
+// nnGather sets (or, with add, adds to) dst[i] the row src[idx[i]] for each
+// i, rows of width d.
+func nnGather[T Float](dst, src []T, idx []int32, d int, add bool) {
 	parallelFor(len(idx), d, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s, o := src[int(idx[i])*d:][:d], dst[i*d:][:d]
+			if !add {
+				copy(o, s)
+				continue
+			}
 			for j, v := range s {
 				o[j] += v
 			}

@@ -135,3 +135,32 @@ func TestGatherPanics(t *testing.T) {
 		})
 	}
 }
+
+// ScatterAddRows' backward gathers into src's gradient: it writes a gradient
+// that is still zero and adds to one that is not (a second Backward, or src
+// used twice).
+func TestScatterAddRowsBackwardWritesThenAdds(t *testing.T) {
+	for _, dt := range nnDTypes {
+		src := New(dt, 3, 2)
+		src.SetRequiresGrad(true)
+		idx := []int32{1, 0, 1}
+		for pass := 1; pass <= 2; pass++ {
+			tp := NewTape()
+			out := tp.ScatterAddRows(src, idx, 2)                           // [2, 2]
+			w := FromSlice([]float64{1, 2, 3, 4}, 2, 2)                     // d loss / d out
+			loss := tp.Add(tp.Sum(tp.Mul(out, nnAs(w, dt))), tp.Sum(src)) // src used twice: +1
+			if err := tp.Backward(loss); err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range idx {
+				for j := 0; j < 2; j++ {
+					want := float64(pass) * (w.At(int(r)*2+j) + 1)
+					if g := src.GradAt(i*2 + j); g != want {
+						t.Fatalf("%v pass %d: dsrc[%d,%d] = %v, want %v", dt, pass, i, j, g, want)
+					}
+				}
+			}
+			tp.Reset()
+		}
+	}
+}
