@@ -146,8 +146,8 @@ func TestScatterAddRowsBackwardWritesThenAdds(t *testing.T) {
 		idx := []int32{1, 0, 1}
 		for pass := 1; pass <= 2; pass++ {
 			tp := NewTape()
-			out := tp.ScatterAddRows(src, idx, 2)                           // [2, 2]
-			w := FromSlice([]float64{1, 2, 3, 4}, 2, 2)                     // d loss / d out
+			out := tp.ScatterAddRows(src, idx, 2)                         // [2, 2]
+			w := FromSlice([]float64{1, 2, 3, 4}, 2, 2)                   // d loss / d out
 			loss := tp.Add(tp.Sum(tp.Mul(out, nnAs(w, dt))), tp.Sum(src)) // src used twice: +1
 			if err := tp.Backward(loss); err != nil {
 				t.Fatal(err)
