@@ -100,7 +100,7 @@ var helpers struct {
 }
 
 func startHelpers() {
-	helpers.all = make([]*coreHelper, runtime.GOMAXPROCS(0)-1)
+	helpers.all = make([]*coreHelper, Cores()-1)
 	for i := range helpers.all {
 		h := &coreHelper{wake: make(chan struct{}, 1)}
 		helpers.all[i] = h
