@@ -147,7 +147,22 @@ func (o *AdamW) Decays(name string) bool {
 //	p = p - lr/(1-beta1^t) * m / (sqrt(v)/sqrt(1-beta2^t) + eps)
 //
 // Step allocates nothing after the first call.
-func (o *AdamW) Step() {
+func (o *AdamW) Step() { o.StepScaled(1) }
+
+// StepScaled is Step with every gradient read as g*gradScale, which gives the
+// update that scaling the gradients in place (as ClipGradNorm does) and then
+// calling Step would, bit for bit, without that extra pass over the
+// gradients; the gradients themselves are left as they are. With GradNorm
+// and ClipFactor it clips for free:
+//
+//	norm := GradNorm(params)
+//	opt.StepScaled(ClipFactor(norm, maxNorm))
+//
+// It panics if gradScale is negative or not finite.
+func (o *AdamW) StepScaled(gradScale float64) {
+	if !(gradScale >= 0) || math.IsInf(gradScale, 0) {
+		panic(fmt.Sprintf("adamw: StepScaled(%v): the gradient scale must be finite and >= 0", gradScale))
+	}
 	o.step++
 	t := float64(o.step)
 	c := adamwCoeffs{
@@ -156,6 +171,7 @@ func (o *AdamW) Step() {
 		stepSize:   o.cfg.LR / (1 - math.Pow(o.cfg.Beta1, t)),
 		invSqrtBc2: 1 / math.Sqrt(1-math.Pow(o.cfg.Beta2, t)),
 		eps:        o.cfg.Eps,
+		gradScale:  gradScale,
 	}
 	for i := range o.slots {
 		s := &o.slots[i]

@@ -336,3 +336,76 @@ func TestAdamWConcurrentOptimizers(t *testing.T) {
 		}
 	}
 }
+
+// TestStepScaledEqualsClipThenStep: reading the gradients scaled by the clip
+// factor gives, bit for bit, the update of clipping them in place and then
+// stepping, over several steps, for float32 (vector kernel and tail) and
+// float64, and leaves the gradients untouched.
+func TestStepScaledEqualsClipThenStep(t *testing.T) {
+	const maxNorm = 0.5
+	type run struct {
+		params []*autograd.Tensor
+		opt    *AdamW
+	}
+	build := func() run {
+		rng := rand.New(rand.NewPCG(21, 22))
+		params := []*autograd.Tensor{randParam32(rng, "w", 3*adamwGrain+7), randParam32(rng, "b", 5), param64("d", 0.5, -0.25, 2)}
+		return run{params, mustAdamW(t, params, DefaultAdamWConfig())}
+	}
+	clipped, scaled := build(), build()
+	rng := rand.New(rand.NewPCG(23, 24))
+	for step := range 3 {
+		std := []float64{0.01, 1, 0.3}[step] // below, above, then near the limit
+		seed := rng.Uint64()
+		for _, r := range []run{clipped, scaled} {
+			g := rand.New(rand.NewPCG(seed, 1))
+			fillGrads32(g, std, r.params[:2]...)
+			setGrad(r.params[2], std, -2*std, std/3)
+		}
+		norm := ClipGradNorm(clipped.params, maxNorm)
+		clipped.opt.Step()
+		before := append([]float32(nil), autograd.Grads[float32](scaled.params[0])...)
+		if n := GradNorm(scaled.params); n != norm {
+			t.Fatalf("step %d: GradNorm %v, ClipGradNorm %v", step, n, norm)
+		}
+		scaled.opt.StepScaled(ClipFactor(norm, maxNorm))
+		for i, g := range autograd.Grads[float32](scaled.params[0]) {
+			if g != before[i] {
+				t.Fatalf("step %d: StepScaled changed gradient %d", step, i)
+			}
+		}
+		for k := range clipped.params {
+			a, b := clipped.params[k], scaled.params[k]
+			for i := 0; i < a.Len(); i++ {
+				if a.At(i) != b.At(i) {
+					t.Fatalf("step %d, %s[%d]: clip-then-step %v, StepScaled %v", step, a.Name, i, a.At(i), b.At(i))
+				}
+			}
+		}
+	}
+}
+
+func TestClipFactor(t *testing.T) {
+	for _, tc := range []struct{ norm, maxNorm, want float64 }{
+		{13, 6.5, 0.5}, {13, 20, 1}, {13, 13, 1}, {13, 0, 1}, {13, -1, 1},
+		{math.Inf(1), 1, 1}, {math.NaN(), 1, 1}, {0, 1, 1},
+	} {
+		if got := ClipFactor(tc.norm, tc.maxNorm); got != tc.want {
+			t.Errorf("ClipFactor(%v, %v) = %v, want %v", tc.norm, tc.maxNorm, got, tc.want)
+		}
+	}
+}
+
+func TestStepScaledPanicsOnBadScale(t *testing.T) {
+	for _, s := range []float64{-1, math.NaN(), math.Inf(1)} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("StepScaled(%v) did not panic", s)
+				}
+			}()
+			o := mustAdamW(t, []*autograd.Tensor{param32("w", 1)}, DefaultAdamWConfig())
+			o.StepScaled(s)
+		}()
+	}
+}

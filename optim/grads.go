@@ -7,14 +7,11 @@ import (
 	"github.com/moetrain/moetrain/autograd"
 )
 
-// ClipGradNorm computes the global L2 norm of all gradients (accumulated in
-// float64) and, when maxNorm > 0 and the norm exceeds it, scales every
-// gradient in place by maxNorm/norm. It returns the norm before clipping.
-// Parameters without a gradient buffer contribute nothing. A non-finite norm
-// (a NaN or Inf gradient) is returned as is and leaves the gradients
-// untouched: check it, or GradsFinite, before stepping. The result does not
-// depend on GOMAXPROCS.
-func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
+// GradNorm returns the global L2 norm of all gradients, accumulated in
+// float64 over fixed blocks summed in a fixed order, so that the result does
+// not depend on GOMAXPROCS. Parameters without a gradient buffer contribute
+// nothing; a NaN or Inf gradient gives a non-finite norm.
+func GradNorm(params []*autograd.Tensor) float64 {
 	var sum float64
 	for _, p := range params {
 		if !p.HasGrad() {
@@ -26,11 +23,32 @@ func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
 			sum += reduce(autograd.Grads[float32](p), opSumSquares, 0)
 		}
 	}
-	norm := math.Sqrt(sum)
+	return math.Sqrt(sum)
+}
+
+// ClipFactor is the factor that brings gradients of global norm norm down to
+// maxNorm: maxNorm/norm when maxNorm > 0 and norm exceeds it, else 1 (also
+// for a non-finite norm, which the caller must handle).
+func ClipFactor(norm, maxNorm float64) float64 {
 	if maxNorm <= 0 || !(norm > maxNorm) || math.IsInf(norm, 0) {
+		return 1
+	}
+	return maxNorm / norm
+}
+
+// ClipGradNorm computes the global L2 norm of all gradients (GradNorm) and,
+// when maxNorm > 0 and the norm exceeds it, scales every gradient in place by
+// maxNorm/norm. It returns the norm before clipping. A non-finite norm (a NaN
+// or Inf gradient) is returned as is and leaves the gradients untouched:
+// check it, or GradsFinite, before stepping. A training loop that steps
+// AdamW right after should rather pass ClipFactor to AdamW.StepScaled, which
+// saves the pass that rewrites every gradient.
+func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
+	norm := GradNorm(params)
+	scale := ClipFactor(norm, maxNorm)
+	if scale == 1 {
 		return norm
 	}
-	scale := maxNorm / norm
 	for _, p := range params {
 		if !p.HasGrad() {
 			continue

@@ -76,8 +76,7 @@ func (j *reduceJob[T]) RunRange(lo, hi int) {
 	}
 }
 
-// reduceBlock applies op to one block. Four accumulators keep the adds
-// independent; their combination order is fixed.
+// reduceBlock applies op to one block.
 func reduceBlock[T autograd.Float](x []T, op reduceOp, scale T) float64 {
 	switch op {
 	case opScale:
@@ -102,18 +101,30 @@ func reduceBlock[T autograd.Float](x []T, op reduceOp, scale T) float64 {
 		}
 		return 0
 	}
-	var a0, a1, a2, a3 float64
-	i := 0
-	for ; i+4 <= len(x); i += 4 {
-		v0, v1, v2, v3 := float64(x[i]), float64(x[i+1]), float64(x[i+2]), float64(x[i+3])
-		a0 += v0 * v0
-		a1 += v1 * v1
-		a2 += v2 * v2
-		a3 += v3 * v3
+	return sumSquares(x)
+}
+
+// sumLanes is how many running sums sumSquares keeps: four AVX-512 registers
+// of float64, enough independent adds to keep the kernel memory-bound.
+const sumLanes = 32
+
+// sumSquares returns the sum of x*x in float64. Element i goes to running sum
+// i mod sumLanes and the sums are combined in a fixed tree, the same way on
+// the vector and the Go path, so both give the same bits.
+func sumSquares[T autograd.Float](x []T) float64 {
+	var acc [sumLanes]float64
+	done := 0
+	if x32, ok := any(x).([]float32); ok {
+		done = sumSquaresVec32(x32, &acc)
 	}
-	for ; i < len(x); i++ {
+	for i := done; i < len(x); i++ {
 		v := float64(x[i])
-		a0 += v * v
+		acc[(i-done)%sumLanes] += float64(v * v) // the conversion forbids a fused multiply-add
 	}
-	return (a0 + a1) + (a2 + a3)
+	for w := sumLanes / 2; w > 0; w /= 2 {
+		for l := 0; l < w; l++ {
+			acc[l] += acc[l+w]
+		}
+	}
+	return acc[0]
 }

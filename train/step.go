@@ -72,7 +72,7 @@ func (t *Trainer) runStep() (*StepResult, error) {
 	if !res.Skipped {
 		// The norm is non-finite exactly when some gradient is; only then
 		// is the slower search for its name worth a pass.
-		res.GradNorm = optim.ClipGradNorm(t.params, c.GradClip)
+		res.GradNorm = optim.GradNorm(t.params)
 		if !finite(res.GradNorm) {
 			res.Skipped, res.BadTensor = true, "gradient norm"
 			if ok, bad := optim.GradsFinite(t.params); !ok {
@@ -85,7 +85,7 @@ func (t *Trainer) runStep() (*StepResult, error) {
 		return res, nil
 	}
 	t.opt.SetLR(res.LR)
-	t.opt.Step()
+	t.opt.StepScaled(optim.ClipFactor(res.GradNorm, c.GradClip)) // clipping folded into the update
 	optim.ZeroGrad(t.params)
 	for l, layer := range t.moeLayers {
 		t.model.Blocks[layer].MoE.Router.UpdateBias(res.Load[l])
