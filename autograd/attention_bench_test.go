@@ -25,7 +25,7 @@ func attnFlops(c attnCase) float64 {
 func BenchmarkAttention(b *testing.B) {
 	for _, causal := range []bool{true, false} {
 		for _, t := range []int{128, 256, 512} {
-			for _, hd := range [][3]int{{4, 4, 64}, {8, 2, 32}, {8, 8, 64}} {
+			for _, hd := range [][3]int{{4, 4, 64}, {8, 2, 32}, {8, 4, 32}, {8, 8, 64}} {
 				c := attnCase{8, t, t, hd[0], hd[1], hd[2], causal}
 				b.Run("fwd/"+c.String(), func(b *testing.B) { attnBench(b, c, false) })
 				b.Run("fwdbwd/"+c.String(), func(b *testing.B) { attnBench(b, c, true) })

@@ -35,17 +35,21 @@ func attnBlockSizes(dh int) (bq, bk int) {
 
 // attnScratch is one worker's block buffers.
 type attnScratch[T Float] struct {
-	s   []T // [rows,cols] scores, then probabilities, then score gradients
-	dp  []T // [rows,cols] probability gradients
-	acc []T // [rows,Dh] unnormalised output rows
-	m   []T // [rows] running row maxima
-	l   []T // [rows] running row sums
+	s   []T         // [rows,cols] scores, then probabilities, then score gradients
+	dp  []T         // [rows,cols] probability gradients
+	acc []T         // [rows,Dh] unnormalised output rows
+	m   []T         // [rows] running row maxima
+	l   []T         // [rows] running row sums
+	kt  tileCopy[T] // [Dh,cols] a key block transposed (tileGemm)
+	vt  tileCopy[T] // [Dh,cols] a value block transposed
 }
 
 func newAttnScratch[T Float](rows, cols, dh int) *attnScratch[T] {
 	tile := rows * cols
-	buf := make([]T, 2*tile+rows*dh+2*rows)
+	buf := make([]T, 2*tile+rows*dh+2*rows+2*dh*cols)
 	ws := &attnScratch[T]{}
+	ws.kt.buf, buf = buf[:dh*cols], buf[dh*cols:]
+	ws.vt.buf, buf = buf[:dh*cols], buf[dh*cols:]
 	ws.s, buf = buf[:tile], buf[tile:]
 	ws.dp, buf = buf[:tile], buf[tile:]
 	ws.acc, buf = buf[:rows*dh], buf[rows*dh:]
@@ -374,7 +378,7 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 	rows := (b*d.h+h)*d.tq + i0 // index of row i0 in lse and delta
 	scale := T(d.scale)
 	s, dp := ws.s, ws.dp
-	attnGemm(false, true, nq, nk, d.dh, scale, g.q[qoff:], qs, g.k[koff:], ks, 0, s, d.bk)
+	tileGemm(&ws.kt, false, true, nq, nk, d.dh, scale, g.q[qoff:], qs, g.k[koff:], ks, 0, s, d.bk)
 	for r := 0; r < nq; r++ {
 		row := s[r*d.bk : r*d.bk+nk]
 		vis := d.visible(d.off+i0+r, j0, nk)
@@ -382,13 +386,13 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 		clear(row[vis:])
 	}
 	if wantKV && g.dv != nil { // dV [nk,Dh] += Pᵀ · dO
-		attnGemm(true, false, nk, d.dh, nq, 1, s, d.bk, g.do[qoff:], qs, 1, g.dv[koff:], ks)
+		tileGemm[T](nil, true, false, nk, d.dh, nq, 1, s, d.bk, g.do[qoff:], qs, 1, g.dv[koff:], ks)
 	}
 	needQ, needK := wantQ && g.dq != nil, wantKV && g.dk != nil
 	if !needQ && !needK {
 		return
 	}
-	attnGemm(false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
+	tileGemm(&ws.vt, false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
 	for r := 0; r < nq; r++ {
 		row, dpr := s[r*d.bk:r*d.bk+nk], dp[r*d.bk:r*d.bk+nk]
 		delta := g.delta[rows+r]
@@ -397,9 +401,9 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 		}
 	}
 	if needQ { // dQ [nq,Dh] += scale · dS · K
-		attnGemm(false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)
+		tileGemm[T](nil, false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)
 	}
 	if needK { // dK [nk,Dh] += scale · dSᵀ · Q
-		attnGemm(true, false, nk, d.dh, nq, scale, s, d.bk, g.q[qoff:], qs, 1, g.dk[koff:], ks)
+		tileGemm[T](nil, true, false, nk, d.dh, nq, scale, s, d.bk, g.q[qoff:], qs, 1, g.dk[koff:], ks)
 	}
 }

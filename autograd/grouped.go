@@ -46,6 +46,9 @@ func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
 	}
 	runPieces(rows, cost, func(e, lo, hi int) { // out_e rows [lo, hi) = x_e · w_e^T
 		r := offsets[e] + lo
+		if hi-lo < touchRows {
+			touchLines(wv[e*dout*din : (e+1)*dout*din])
+		}
 		gemmSerial(false, true, hi-lo, dout, din, 1, xv[r*din:], din, wv[e*dout*din:], din, 0, ov[r*dout:], dout)
 	})
 }
@@ -88,11 +91,17 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 	runPieces(length, cost, func(p, lo, hi int) {
 		if p < groups { // dx_e rows [lo, hi) += dout_e · w_e
 			r := offsets[p] + lo
+			if hi-lo < touchRows {
+				touchLines(wv[p*dout*din : (p+1)*dout*din])
+			}
 			gemmSerial(false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
 			return
 		}
 		e := p - groups // dw_e rows [lo, hi) += (dout_e columns [lo, hi))^T · x_e
 		r, m := offsets[e], offsets[e+1]-offsets[e]
+		if m < touchRows {
+			touchLines(dw[(e*dout+lo)*din : (e*dout+hi)*din])
+		}
 		gemmSerial(true, false, hi-lo, din, m, 1, dov[r*dout+lo:], dout, xv[r*din:], din, betaW, dw[(e*dout+lo)*din:], din)
 	})
 }
@@ -173,3 +182,7 @@ func selectOp[T Float](tp *Tape, x, out *Tensor, off, n int) {
 		}
 	}, x)
 }
+
+// touchRows: below this many rows an expert's GEMM spends a large share of
+// its time waiting for its weight to come in from memory.
+const touchRows = 256

@@ -1,0 +1,124 @@
+#include "textflag.h"
+
+// func tileKernel8x32(k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32, accumulate bool)
+//
+// An 8x32 block of C = alpha·A·B (+ C when accumulate): for rows r < 8 and
+// columns j < 32,
+//
+//	acc[r][j] = Σ_{p<k} a[r*ars + p*acs] · b[p*ldb + j]
+//	c[r*ldc + j] = alpha·acc[r][j] (+ c[r*ldc + j])
+//
+// Strides are in elements. A is read one element at a time (broadcast), so
+// either of its layouts serves; B's and C's rows are contiguous. Z0-Z15 hold
+// the 8x32 accumulators, row r in Z(2r) and Z(2r+1).
+TEXT ·tileKernel8x32(SB), NOSPLIT, $0-69
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ ars+16(FP), DX
+	MOVQ acs+24(FP), R8
+	MOVQ b+32(FP), BX
+	MOVQ ldb+40(FP), R9
+	MOVQ c+48(FP), R10
+	MOVQ ldc+56(FP), R12
+	SHLQ $2, DX
+	SHLQ $2, R8
+	SHLQ $2, R9
+	SHLQ $2, R12
+	LEAQ (DX)(DX*2), R11 // 3 rows of A
+	LEAQ (SI)(DX*4), DI  // row 4 of A
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	TESTQ CX, CX
+	JLE   store
+
+loop:
+	VMOVUPS      (BX), Z16
+	VMOVUPS      64(BX), Z17
+	VBROADCASTSS (SI), Z18
+	VBROADCASTSS (SI)(DX*1), Z19
+	VBROADCASTSS (SI)(DX*2), Z20
+	VBROADCASTSS (SI)(R11*1), Z21
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VFMADD231PS  Z16, Z19, Z2
+	VFMADD231PS  Z17, Z19, Z3
+	VFMADD231PS  Z16, Z20, Z4
+	VFMADD231PS  Z17, Z20, Z5
+	VFMADD231PS  Z16, Z21, Z6
+	VFMADD231PS  Z17, Z21, Z7
+	VBROADCASTSS (DI), Z22
+	VBROADCASTSS (DI)(DX*1), Z23
+	VBROADCASTSS (DI)(DX*2), Z24
+	VBROADCASTSS (DI)(R11*1), Z25
+	VFMADD231PS  Z16, Z22, Z8
+	VFMADD231PS  Z17, Z22, Z9
+	VFMADD231PS  Z16, Z23, Z10
+	VFMADD231PS  Z17, Z23, Z11
+	VFMADD231PS  Z16, Z24, Z12
+	VFMADD231PS  Z17, Z24, Z13
+	VFMADD231PS  Z16, Z25, Z14
+	VFMADD231PS  Z17, Z25, Z15
+	ADDQ         R8, SI
+	ADDQ         R8, DI
+	ADDQ         R9, BX
+	DECQ         CX
+	JNZ          loop
+
+store:
+	VBROADCASTSS alpha+64(FP), Z26
+	MOVBLZX      accumulate+68(FP), AX
+	TESTQ        AX, AX
+	JNZ          accstore
+
+#define PUT(lo, hi) \
+	VMULPS  Z26, lo, lo; \
+	VMULPS  Z26, hi, hi; \
+	VMOVUPS lo, (R10); \
+	VMOVUPS hi, 64(R10); \
+	ADDQ    R12, R10
+
+	PUT(Z0, Z1)
+	PUT(Z2, Z3)
+	PUT(Z4, Z5)
+	PUT(Z6, Z7)
+	PUT(Z8, Z9)
+	PUT(Z10, Z11)
+	PUT(Z12, Z13)
+	PUT(Z14, Z15)
+	VZEROUPPER
+	RET
+
+#define ADD(lo, hi) \
+	VMOVUPS     (R10), Z27; \
+	VMOVUPS     64(R10), Z28; \
+	VFMADD231PS Z26, lo, Z27; \
+	VFMADD231PS Z26, hi, Z28; \
+	VMOVUPS     Z27, (R10); \
+	VMOVUPS     Z28, 64(R10); \
+	ADDQ        R12, R10
+
+accstore:
+	ADD(Z0, Z1)
+	ADD(Z2, Z3)
+	ADD(Z4, Z5)
+	ADD(Z6, Z7)
+	ADD(Z8, Z9)
+	ADD(Z10, Z11)
+	ADD(Z12, Z13)
+	ADD(Z14, Z15)
+	VZEROUPPER
+	RET
