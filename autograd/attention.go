@@ -215,6 +215,10 @@ func attnSoftmaxStep[T Float](row []T, vis int, m, l *T, acc []T) {
 // rather than calling max, which costs more to propagate NaN; a NaN score
 // still reaches the output through its exponential.
 func attnRowMax[T Float](row []T, m T) T {
+	if r32, ok := any(row).([]float32); ok {
+		m32, done := rowMaxVec32(r32, float32(m))
+		m, row = T(m32), row[done:]
+	}
 	for _, x := range row {
 		if x > m {
 			m = x

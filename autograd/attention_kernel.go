@@ -332,6 +332,18 @@ func attnUseTwoPass(pairs, nkb, workers int) bool {
 	return 7*pairs < 5*workers*rounds && pairs*nkb >= workers
 }
 
+// attnScoreGrad turns a row of probabilities into score gradients:
+// row[j] *= dp[j] - delta, the softmax backward given delta = rowsum(dO ∘ O).
+func attnScoreGrad[T Float](row, dp []T, delta T) {
+	if r32, ok := any(row).([]float32); ok {
+		done := scoreGradVec32(r32, any(dp).([]float32), float32(delta))
+		row, dp = row[done:], dp[done:]
+	}
+	for j := range row {
+		row[j] *= dp[j] - delta
+	}
+}
+
 // attnDelta fills delta[b,h,i] = Σ_x dO[b,i,h,x]·O[b,i,h,x], the term the
 // softmax gradient subtracts from each row.
 func attnDelta[T Float](d *attnDims, g *attnBufs[T]) {
@@ -395,10 +407,7 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 	tileGemm(&ws.vt, false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
 	for r := 0; r < nq; r++ {
 		row, dpr := s[r*d.bk:r*d.bk+nk], dp[r*d.bk:r*d.bk+nk]
-		delta := g.delta[rows+r]
-		for j := range row[:d.visible(d.off+i0+r, j0, nk)] {
-			row[j] *= dpr[j] - delta
-		}
+		attnScoreGrad(row[:d.visible(d.off+i0+r, j0, nk)], dpr, g.delta[rows+r])
 	}
 	if needQ { // dQ [nq,Dh] += scale · dS · K
 		tileGemm[T](nil, false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)

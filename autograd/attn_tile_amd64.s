@@ -122,3 +122,72 @@ accstore:
 	ADD(Z14, Z15)
 	VZEROUPPER
 	RET
+
+// func rowMaxAVX512(p *float32, n int, m float32) float32
+// The largest of m and p[0:n] (n a multiple of 16), as the Go loop's
+// "if x > m { m = x }" finds it: VMAXPS returns its second source (Intel
+// order), here the running maximum, unless the first (x) is greater, so a NaN
+// or a tie never replaces it.
+TEXT ·rowMaxAVX512(SB), NOSPLIT, $0-28
+	MOVQ         p+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS m+16(FP), Z0
+	VMOVAPS      Z0, Z1
+	XORQ         AX, AX
+	CMPQ         CX, $32
+	JLT          one
+
+two:
+	VMOVUPS (SI)(AX*4), Z2
+	VMOVUPS 64(SI)(AX*4), Z3
+	VMAXPS  Z0, Z2, Z0 // Intel order vmaxps z0, z2(x), z0(max): max unless x > max
+	VMAXPS  Z1, Z3, Z1
+	ADDQ    $32, AX
+	LEAQ    32(AX), DX
+	CMPQ    DX, CX
+	JLE     two
+
+one:
+	CMPQ    AX, CX
+	JGE     fold
+	VMOVUPS (SI)(AX*4), Z2
+	VMAXPS  Z0, Z2, Z0
+
+fold:
+	VMAXPS        Z1, Z0, Z0
+	VEXTRACTF32X8 $1, Z0, Y1
+	VMAXPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0x4e, X0, X1
+	VMAXPS        X1, X0, X0
+	VPERMILPS     $0xb1, X0, X1
+	VMAXPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
+	RET
+
+// func scoreGradAVX512(row, dp *float32, n int, delta float32)
+// row[j] *= dp[j] - delta for n elements (n a multiple of 16), subtract then
+// multiply, each rounded, as the Go loop does.
+TEXT ·scoreGradAVX512(SB), NOSPLIT, $0-28
+	MOVQ         row+0(FP), SI
+	MOVQ         dp+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS delta+24(FP), Z2
+	XORQ         AX, AX
+	TESTQ        CX, CX
+	JLE          sgdone
+
+sgloop:
+	VMOVUPS (DI)(AX*4), Z0
+	VSUBPS  Z2, Z0, Z0
+	VMULPS  (SI)(AX*4), Z0, Z0
+	VMOVUPS Z0, (SI)(AX*4)
+	ADDQ    $16, AX
+	CMPQ    AX, CX
+	JLT     sgloop
+
+sgdone:
+	VZEROUPPER
+	RET

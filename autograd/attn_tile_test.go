@@ -89,3 +89,51 @@ func TestTouchLinesLeavesDataAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestAttnRowKernelsMatchGoLoops: the vector row maximum and score gradient
+// give the Go loops' results bit for bit, on lengths around the vector width,
+// with NaN, ties and a running maximum above every element.
+func TestAttnRowKernelsMatchGoLoops(t *testing.T) {
+	if !hasTileKernel {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{0, 1, 15, 16, 17, 31, 32, 33, 48, 64, 100, 128} {
+		row, dp := make([]float32, n), make([]float32, n)
+		for i := range row {
+			row[i], dp[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+		}
+		if n > 20 {
+			row[3], row[19] = float32(math.NaN()), 7 // NaN never wins; 7 does
+			row[n-1], row[n-17] = float32(math.NaN()), float32(math.NaN())
+		}
+		if n >= 64 { // a NaN in the lane that holds the maximum must not drop it
+			row[2], row[34] = 9, float32(math.NaN())
+		}
+		if n == 32 { // nothing but NaN: the running maximum stands
+			for i := range row {
+				row[i] = float32(math.NaN())
+			}
+		}
+		run := func(vec bool, m float32) (float32, []float32) {
+			saved := hasTileKernel
+			hasTileKernel = vec
+			defer func() { hasTileKernel = saved }()
+			out := append([]float32(nil), row...)
+			attnScoreGrad(out, dp, 0.25)
+			return attnRowMax(row, m), out
+		}
+		for _, m := range []float32{float32(math.Inf(-1)), 0.5, 100} {
+			vm, vs := run(true, m)
+			gm, gs := run(false, m)
+			if math.Float32bits(vm) != math.Float32bits(gm) {
+				t.Fatalf("n=%d m=%v: vector max %v, Go loop %v", n, m, vm, gm)
+			}
+			for i := range vs {
+				if math.Float32bits(vs[i]) != math.Float32bits(gs[i]) {
+					t.Fatalf("n=%d: score gradient %d: vector %v, Go loop %v", n, i, vs[i], gs[i])
+				}
+			}
+		}
+	}
+}
