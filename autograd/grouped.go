@@ -77,7 +77,9 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 	}
 	// Pieces 0..E-1 are dx's, cut along the group's rows; pieces E..2E-1
 	// are dw's, cut along Dout (dw_e sums over the rows, so they cannot be
-	// cut there). All write disjoint memory, so they run side by side.
+	// cut there). All write disjoint memory, so they run side by side. A
+	// group with few rows does its dw right after its dx on the same core
+	// (in its first dx piece), while dout_e is still in that core's cache.
 	length, cost := make([]int, 2*groups), make([]int, 2*groups)
 	for e := range groups {
 		m := offsets[e+1] - offsets[e]
@@ -85,24 +87,34 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 			length[e], cost[e] = m, dout*din
 		}
 		if dw != nil && m > 0 {
+			if dx != nil && m < touchRows {
+				cost[e] += dout * din // dw_e's multiply-adds, spread over the rows
+				continue
+			}
 			length[groups+e], cost[groups+e] = dout, m*din
 		}
 	}
-	runPieces(length, cost, func(p, lo, hi int) {
-		if p < groups { // dx_e rows [lo, hi) += dout_e · w_e
-			r := offsets[p] + lo
-			if hi-lo < touchRows {
-				touchLines(wv[p*dout*din : (p+1)*dout*din])
-			}
-			gemmSerial(false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
-			return
-		}
-		e := p - groups // dw_e rows [lo, hi) += (dout_e columns [lo, hi))^T · x_e
+	dwGroup := func(e, lo, hi int) { // dw_e rows [lo, hi) += (dout_e columns [lo, hi))^T · x_e
 		r, m := offsets[e], offsets[e+1]-offsets[e]
 		if m < touchRows {
 			touchLines(dw[(e*dout+lo)*din : (e*dout+hi)*din])
 		}
 		gemmSerial(true, false, hi-lo, din, m, 1, dov[r*dout+lo:], dout, xv[r*din:], din, betaW, dw[(e*dout+lo)*din:], din)
+	}
+	runPieces(length, cost, func(p, lo, hi int) {
+		if p >= groups {
+			dwGroup(p-groups, lo, hi)
+			return
+		}
+		// dx_e rows [lo, hi) += dout_e · w_e
+		m, r := offsets[p+1]-offsets[p], offsets[p]+lo
+		if hi-lo < touchRows {
+			touchLines(wv[p*dout*din : (p+1)*dout*din])
+		}
+		gemmSerial(false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
+		if dw != nil && m < touchRows && lo == 0 {
+			dwGroup(p, 0, dout)
+		}
 	})
 }
 
