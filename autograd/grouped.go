@@ -196,5 +196,8 @@ func selectOp[T Float](tp *Tape, x, out *Tensor, off, n int) {
 }
 
 // touchRows: below this many rows an expert's GEMM spends a large share of
-// its time waiting for its weight to come in from memory.
+// its time waiting for its weight to come in from memory, and its operands
+// are read in one burst first (touchLines). Measured on one core with 64
+// experts' weights cycling through memory, 64 rows each: 59-80 GFLOP/s as
+// is, 66-89 after touching, 95-98 with the weights already in cache.
 const touchRows = 256

@@ -1,6 +1,12 @@
 package autograd
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+var hasAVX512Loads = cpu.X86.HasAVX512F
 
 //go:noescape
 func touchLinesAVX512(p unsafe.Pointer, n int)
@@ -10,7 +16,7 @@ func touchLinesAVX512(p unsafe.Pointer, n int)
 // for it line by line while packing it (GroupedMatMul, few rows per expert).
 func touchLines[T Float](x []T) {
 	n := len(x) * int(unsafe.Sizeof(x[0])) &^ 255
-	if n == 0 || !hasTileKernel {
+	if n == 0 || !hasAVX512Loads {
 		return
 	}
 	touchLinesAVX512(unsafe.Pointer(unsafe.SliceData(x)), n)

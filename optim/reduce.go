@@ -117,9 +117,14 @@ func sumSquares[T autograd.Float](x []T) float64 {
 	if x32, ok := any(x).([]float32); ok {
 		done = sumSquaresVec32(x32, &acc)
 	}
-	for i := done; i < len(x); i++ {
-		v := float64(x[i])
-		acc[(i-done)%sumLanes] += float64(v * v) // the conversion forbids a fused multiply-add
+	x = x[done:] // done is a multiple of sumLanes: element i still goes to lane i mod sumLanes
+	for len(x) > 0 {
+		n := min(len(x), sumLanes)
+		for l, xv := range x[:n] {
+			v := float64(xv)
+			acc[l] += float64(v * v) // the conversion forbids a fused multiply-add
+		}
+		x = x[n:]
 	}
 	for w := sumLanes / 2; w > 0; w /= 2 {
 		for l := 0; l < w; l++ {
