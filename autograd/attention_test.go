@@ -132,6 +132,7 @@ func TestAttentionMatchesReference(t *testing.T) {
 		{2, 1, 97, 4, 4, 32, true},
 		{2, 1, 97, 8, 2, 32, true}, // decode step: a key/value head's query heads as one block
 		{1, 65, 65, 2, 2, 128, true},
+		{2, 150, 150, 4, 2, 32, true}, // the presets' head width on the tile kernel
 	} {
 		for _, workers := range []int{1, 4} {
 			d := attnCheckShapes(New(Float32, c.b, c.tq, c.h, c.dh), New(Float32, c.b, c.tk, c.hkv, c.dh), New(Float32, c.b, c.tk, c.hkv, c.dh), c.causal)
