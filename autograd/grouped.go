@@ -44,9 +44,10 @@ func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
 	for e := range groups {
 		rows[e], cost[e] = offsets[e+1]-offsets[e], din*dout
 	}
+	touch := touchWeights(len(wv))
 	runPieces(rows, cost, func(e, lo, hi int) { // out_e rows [lo, hi) = x_e · w_e^T
 		r := offsets[e] + lo
-		if hi-lo < touchRows {
+		if touch && hi-lo < touchRows {
 			touchLines(wv[e*dout*din : (e+1)*dout*din])
 		}
 		gemmSerial(false, true, hi-lo, dout, din, 1, xv[r*din:], din, wv[e*dout*din:], din, 0, ov[r*dout:], dout)
@@ -94,9 +95,10 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 			length[groups+e], cost[groups+e] = dout, m*din
 		}
 	}
+	touch := touchWeights(len(wv))
 	dwGroup := func(e, lo, hi int) { // dw_e rows [lo, hi) += (dout_e columns [lo, hi))^T · x_e
 		r, m := offsets[e], offsets[e+1]-offsets[e]
-		if m < touchRows {
+		if touch && m < touchRows {
 			touchLines(dw[(e*dout+lo)*din : (e*dout+hi)*din])
 		}
 		gemmSerial(true, false, hi-lo, din, m, 1, dov[r*dout+lo:], dout, xv[r*din:], din, betaW, dw[(e*dout+lo)*din:], din)
@@ -108,7 +110,7 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 		}
 		// dx_e rows [lo, hi) += dout_e · w_e
 		m, r := offsets[p+1]-offsets[p], offsets[p]+lo
-		if hi-lo < touchRows {
+		if touch && hi-lo < touchRows {
 			touchLines(wv[p*dout*din : (p+1)*dout*din])
 		}
 		gemmSerial(false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
@@ -197,7 +199,14 @@ func selectOp[T Float](tp *Tape, x, out *Tensor, off, n int) {
 
 // touchRows: below this many rows an expert's GEMM spends a large share of
 // its time waiting for its weight to come in from memory, and its operands
-// are read in one burst first (touchLines). Measured on one core with 64
+// are read in one burst first (touchLines; see touchWeights). Measured on one core with 64
 // experts' weights cycling through memory, 64 rows each: 59-80 GFLOP/s as
 // is, 66-89 after touching, 95-98 with the weights already in cache.
 const touchRows = 256
+
+// touchWeights reports whether experts' weights of n elements in all are
+// worth touching: from 1M elements (4 MiB in float32) up, which the other
+// layers' weights and activations have pushed out of cache by the time they
+// are used again. Smaller sets (tiny's 1 MiB per projection at E=8) stay
+// cached, and touching them only costs.
+func touchWeights(n int) bool { return n >= 1<<20 }
