@@ -44,6 +44,24 @@ func BenchmarkAttentionDecode(b *testing.B) {
 }
 
 func attnBench(b *testing.B, c attnCase, backward bool) {
+	flops := attnFlops(c)
+	if backward {
+		flops *= 3.5
+	}
+	step := attnBenchStep(b, c, backward)
+	step() // fill the tape's pool and the gradient buffers: time the steady state
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		step()
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+// attnBenchStep returns one float32 attention pass over fixed random inputs
+// (forward, and backward through a fixed projection when backward), which
+// leaves its tape reset for the next.
+func attnBenchStep(b *testing.B, c attnCase, backward bool) func() {
 	rng := rand.New(rand.NewPCG(1, 1))
 	q64, k64, v64 := c.inputs(rng)
 	q, k, v := ToFloat32(q64), ToFloat32(k64), ToFloat32(v64)
@@ -52,12 +70,10 @@ func attnBench(b *testing.B, c attnCase, backward bool) {
 	}
 	w := ToFloat32(RandN(rng, 1, c.b*c.tq*c.h*c.dh)).F32()
 	tp := NewNoGradTape()
-	flops := attnFlops(c)
 	if backward {
 		tp = NewTape()
-		flops *= 3.5
 	}
-	step := func() {
+	return func() {
 		out := tp.Attention(q, k, v, c.causal)
 		if backward {
 			if err := tp.Backward(tp.project(out, w)); err != nil {
@@ -66,13 +82,6 @@ func attnBench(b *testing.B, c attnCase, backward bool) {
 		}
 		tp.Reset()
 	}
-	step() // fill the tape's pool and the gradient buffers: time the steady state
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		step()
-	}
-	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 // BenchmarkAttnBlockProduct compares BLAS with the plain loops on the block

@@ -1,7 +1,6 @@
 package autograd
 
 import (
-	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -15,21 +14,7 @@ import (
 func BenchmarkAttentionTileVsBLAS(b *testing.B) {
 	for _, c := range []attnCase{{16, 256, 256, 8, 4, 32, true}, {8, 128, 128, 4, 4, 32, true}} {
 		b.Run(c.String(), func(b *testing.B) {
-			rng := rand.New(rand.NewPCG(1, 1))
-			q64, k64, v64 := c.inputs(rng)
-			q, k, v := ToFloat32(q64), ToFloat32(k64), ToFloat32(v64)
-			for _, x := range []*Tensor{q, k, v} {
-				x.SetRequiresGrad(true)
-			}
-			w := ToFloat32(RandN(rng, 1, c.b*c.tq*c.h*c.dh)).F32()
-			tp := NewTape()
-			step := func() {
-				out := tp.Attention(q, k, v, c.causal)
-				if err := tp.Backward(tp.project(out, w)); err != nil {
-					b.Fatal(err)
-				}
-				tp.Reset()
-			}
+			step := attnBenchStep(b, c, true)
 			step()
 			var dt [2]time.Duration
 			saved := hasTileKernel
