@@ -23,6 +23,14 @@
 // extra core claim until none is left. BLAS GEMM time can be accounted
 // (StartGEMMAccounting) to see how much of a step is GEMM.
 //
+// Kernels: large products go to the BLAS. Attention's block products (one
+// side the head width) run on an AVX-512 tile kernel instead, since a BLAS
+// call on blocks that small spends as long packing as multiplying; MoE
+// experts with few rows read their weights into cache in one burst before
+// their GEMM when the experts' weights are too many to stay cached. Every
+// vector kernel has a Go form, and tests hold the two to the same bits (or,
+// for the products, to a float64 reference).
+//
 // Dimension legend used in shape comments across moetrain:
 // B batch, T sequence, N tokens (B*T), D model width, H heads, Hkv key/value
 // heads, Dh head width, E experts, K experts per token, F expert hidden width,

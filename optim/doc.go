@@ -4,6 +4,11 @@
 // gradient-norm clipping, a finiteness check that names the offending
 // parameter, and ZeroGrad.
 //
+// Clipping comes two ways: ClipGradNorm scales the gradients in place, and
+// GradNorm with ClipFactor and AdamW.StepScaled apply the same factor inside
+// the update (bit for bit the same result, one pass over the gradients less),
+// which is what the trainer does.
+//
 // Everything works on the []*autograd.Tensor parameter lists that layers
 // return; gradients are read with autograd.Grads. float32 is the training
 // dtype; float64 parameters are supported the same way (for tests and checks).
