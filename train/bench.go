@@ -37,6 +37,12 @@ type BenchResult struct {
 	GEMMGFLOPsPerCore   float64 `json:"gemm_gflops_per_core"`
 	OtherMsPerStep      float64 `json:"other_ms_per_step"`
 	GEMMBoundTokensPerS float64 `json:"gemm_bound_tokens_per_s"`
+	// The step's phases in wall milliseconds (summed over micro-batches):
+	// forward with the loss, backward, and the optimizer (gradient norm,
+	// clipping, AdamW); what is left of MsPerStep is bookkeeping.
+	ForwardMsPerStep   float64 `json:"forward_ms_per_step"`
+	BackwardMsPerStep  float64 `json:"backward_ms_per_step"`
+	OptimizerMsPerStep float64 `json:"optimizer_ms_per_step"`
 }
 
 // randomBatches feeds uniformly random tokens: benchmarks measure compute,
@@ -85,10 +91,13 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 	}
 	autograd.StartGEMMAccounting()
 	start := time.Now()
+	var fwd, bwd, opt time.Duration
 	for i := 0; i < steps; i++ {
-		if _, err := tr.step1(); err != nil {
+		sr, err := tr.step1()
+		if err != nil {
 			return nil, err
 		}
+		fwd, bwd, opt = fwd+sr.Forward, bwd+sr.Backward, opt+sr.Optimizer
 	}
 	elapsed := time.Since(start).Seconds()
 	gemms := autograd.StopGEMMAccounting()
@@ -99,6 +108,8 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 		FLOPsPerToken: FLOPsPerToken(&cc), Params: tr.Model().NumParams(),
 		BLAS: autograd.BLASBackend(), Threads: runtime.GOMAXPROCS(0),
 	}
+	perStep := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(steps) }
+	res.ForwardMsPerStep, res.BackwardMsPerStep, res.OptimizerMsPerStep = perStep(fwd), perStep(bwd), perStep(opt)
 	res.GFLOPs = res.TokensPerS * res.FLOPsPerToken / 1e9
 	res.setGEMMShare(gemms, elapsed, tokens)
 	res.PeakGFLOPs = autograd.GEMMPeak(context.Background(), 1024, 500*time.Millisecond)
@@ -146,6 +157,8 @@ func (r *BenchResult) String() string {
 	return fmt.Sprintf("%s: %.0f tokens/s, %.1f ms/step (%d tokens/step), %.1f MFLOP/token -> %.1f GFLOP/s, GEMM peak %.1f GFLOP/s, MFU %.1f%%, peak RSS %.0f MiB, %d params, blas %s, %d threads",
 		r.Config, r.TokensPerS, r.MsPerStep, r.TokensPerStep, r.FLOPsPerToken/1e6, r.GFLOPs, r.PeakGFLOPs, 100*r.MFU,
 		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.BLAS, r.Threads) +
+		fmt.Sprintf("\n  forward %.1f, backward %.1f, optimizer %.1f ms/step",
+			r.ForwardMsPerStep, r.BackwardMsPerStep, r.OptimizerMsPerStep) +
 		fmt.Sprintf("\n  GEMMs %.0f%% of core time at %.1f GFLOP/s per core; the rest %.1f ms/step; GEMMs alone would allow %.0f tokens/s",
 			100*r.GEMMShare, r.GEMMGFLOPsPerCore, r.OtherMsPerStep, r.GEMMBoundTokensPerS)
 }

@@ -28,4 +28,11 @@ func TestBenchFigures(t *testing.T) {
 	if r.GEMMBoundTokensPerS < r.TokensPerS || r.OtherMsPerStep < 0 || r.OtherMsPerStep > r.MsPerStep {
 		t.Fatalf("GEMM bound %v tokens/s, other %v of %v ms/step", r.GEMMBoundTokensPerS, r.OtherMsPerStep, r.MsPerStep)
 	}
+	// The phases are parts of the step: each took some time, together no
+	// more than the whole.
+	phases := r.ForwardMsPerStep + r.BackwardMsPerStep + r.OptimizerMsPerStep
+	if r.ForwardMsPerStep <= 0 || r.BackwardMsPerStep <= 0 || r.OptimizerMsPerStep <= 0 || phases > r.MsPerStep {
+		t.Fatalf("forward %v + backward %v + optimizer %v ms of a %v ms step",
+			r.ForwardMsPerStep, r.BackwardMsPerStep, r.OptimizerMsPerStep, r.MsPerStep)
+	}
 }

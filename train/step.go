@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/moetrain/moetrain/autograd"
 	"github.com/moetrain/moetrain/layers"
@@ -21,6 +22,10 @@ type StepResult struct {
 	Load    [][]int
 	Dropped int
 	Entropy float64 // mean router entropy over MoE layers and micro-batches (nats)
+	// Wall time of the step's phases, summed over its micro-batches:
+	// forward (with the loss), backward, and the optimizer (gradient norm,
+	// AdamW, router bias updates).
+	Forward, Backward, Optimizer time.Duration
 }
 
 // runStep runs grad_accum_steps micro-batches, then clips and applies AdamW,
@@ -37,8 +42,10 @@ func (t *Trainer) runStep() (*StepResult, error) {
 	}
 	for micro := 0; micro < accum; micro++ {
 		inputs, targets := t.batches.Next()
+		start := time.Now()
 		out := t.model.Forward(t.tape, inputs, c.MicroBatchSize, c.SeqLen, t.fwdOpts)
 		loss := t.model.Loss(t.tape, out, targets, t.lossCfg)
+		res.Forward += time.Since(start)
 		res.Loss += loss.Total.Item() * scale
 		res.LMLoss += loss.LM.Item() * scale
 		if loss.Aux != nil {
@@ -64,11 +71,15 @@ func (t *Trainer) runStep() (*StepResult, error) {
 			t.tape.Reset()
 			break
 		}
+		start = time.Now()
 		if err := t.tape.Backward(t.tape.Scale(loss.Total, scale)); err != nil {
 			return nil, err
 		}
 		t.tape.Reset()
+		res.Backward += time.Since(start)
 	}
+	start := time.Now()
+	defer func() { res.Optimizer = time.Since(start) }()
 	if !res.Skipped {
 		// The norm is non-finite exactly when some gradient is; only then
 		// is the slower search for its name worth a pass.
