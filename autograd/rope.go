@@ -23,7 +23,7 @@ func (tp *Tape) RoPE(x *Tensor, theta float64, posOffset int) *Tensor {
 		panic(fmt.Sprintf("autograd.RoPE: theta %v and posOffset %d must be positive and non-negative", theta, posOffset))
 	}
 	t, h, dh := x.shape[1], x.shape[2], x.shape[3]
-	out := tp.alloc(x.dtype, x.shape...)
+	out := tp.allocDirty(x.dtype, x.shape...) // every element is written
 	if x.Len() == 0 {
 		return out
 	}
@@ -39,36 +39,48 @@ func (tp *Tape) RoPE(x *Tensor, theta float64, posOffset int) *Tensor {
 
 func nnRopeOp[T Float](tp *Tape, x, out *Tensor, cos, sin []T, t, h, dh int) {
 	rows := x.Len() / dh
-	nnRopeRotate(Values[T](out), Values[T](x), cos, sin, rows, t, h, dh, false)
+	nnRopeRotate(Values[T](out), Values[T](x), cos, sin, rows, t, h, dh, false, false)
 	tp.record(out, func() {
-		nnRopeRotate(gradOf[T](tp, x), Grads[T](out), cos, sin, rows, t, h, dh, true)
+		gx, beta := gradForOverwrite[T](tp, x)
+		nnRopeRotate(gx, Grads[T](out), cos, sin, rows, t, h, dh, true, beta == 1)
 	}, x)
 }
 
-// nnRopeRotate adds the rotation of src to dst for rows of Dh elements
-// ordered [B, T, H]; inverse rotates by the negated angle, which is the
-// adjoint of the orthogonal rotation (the backward pass).
-func nnRopeRotate[T Float](dst, src, cos, sin []T, rows, t, h, dh int, inverse bool) {
+// nnRopeRotate writes (or, with add, adds) the rotation of src to dst for
+// rows of Dh elements ordered [B, T, H]; inverse rotates by the negated
+// angle, which is the adjoint of the orthogonal rotation (the backward pass).
+func nnRopeRotate[T Float](dst, src, cos, sin []T, rows, t, h, dh int, inverse, add bool) {
 	half := dh / 2
 	parallelFor(rows, 2*dh, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			pos := (r / h) % t
-			c, s := cos[pos*half:][:half], sin[pos*half:][:half]
-			x1, x2 := src[r*dh:][:half], src[r*dh+half:][:half]
-			y1, y2 := dst[r*dh:][:half], dst[r*dh+half:][:half]
-			if inverse {
-				for i := range c {
-					y1[i] += x1[i]*c[i] + x2[i]*s[i]
-					y2[i] += x2[i]*c[i] - x1[i]*s[i]
-				}
-				continue
-			}
-			for i := range c {
-				y1[i] += x1[i]*c[i] - x2[i]*s[i]
-				y2[i] += x2[i]*c[i] + x1[i]*s[i]
-			}
+			nnRopeRow(dst[r*dh:][:half], dst[r*dh+half:][:half], src[r*dh:][:half], src[r*dh+half:][:half],
+				cos[pos*half:][:half], sin[pos*half:][:half], inverse, add)
 		}
 	})
+}
+
+// nnRopeRow rotates one row's halves x1, x2 into y1, y2 by the angles whose
+// cosines and sines are c and s (negated when inverse): the vector kernel
+// (ropeVec32) does what it can, the loops the rest, with the same roundings
+// (the conversions forbid fused multiply-adds).
+func nnRopeRow[T Float](y1, y2, x1, x2, c, s []T, inverse, add bool) {
+	done := 0
+	if c32, ok := any(c).([]float32); ok {
+		done = ropeVec32(any(y1).([]float32), any(y2).([]float32), any(x1).([]float32), any(x2).([]float32), c32, any(s).([]float32), inverse, add)
+	}
+	for i := done; i < len(c); i++ {
+		var a, b T
+		if inverse {
+			a, b = T(x1[i]*c[i])+T(x2[i]*s[i]), T(x2[i]*c[i])-T(x1[i]*s[i])
+		} else {
+			a, b = T(x1[i]*c[i])-T(x2[i]*s[i]), T(x2[i]*c[i])+T(x1[i]*s[i])
+		}
+		if add {
+			a, b = y1[i]+a, y2[i]+b
+		}
+		y1[i], y2[i] = a, b
+	}
 }
 
 // nnRopeTable holds cos and sin of pos · theta^(-2i/Dh) for positions

@@ -128,3 +128,75 @@ func ExampleTape_RoPE() {
 	fmt.Printf("%.4f\n", y.F64())
 	// Output: [1.0000 0.0000 0.5403 0.8415]
 }
+
+// TestRoPERowVectorMatchesGoLoop: the AVX-512 rotation gives the Go loop's
+// bits, forward and inverse, writing and adding, on half-row lengths around
+// its 16 lanes.
+func TestRoPERowVectorMatchesGoLoop(t *testing.T) {
+	if !hasAVX512Loads {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, n := range []int{1, 15, 16, 17, 32, 40, 64} {
+		vals := func() []float32 {
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			return x
+		}
+		x1, x2, c, s, y1, y2 := vals(), vals(), vals(), vals(), vals(), vals()
+		for _, inverse := range []bool{false, true} {
+			for _, add := range []bool{false, true} {
+				run := func(vec bool) ([]float32, []float32) {
+					saved := hasAVX512Loads
+					hasAVX512Loads = vec
+					defer func() { hasAVX512Loads = saved }()
+					a, b := append([]float32(nil), y1...), append([]float32(nil), y2...)
+					nnRopeRow(a, b, x1, x2, c, s, inverse, add)
+					return a, b
+				}
+				va, vb := run(true)
+				ga, gb := run(false)
+				for i := range va {
+					if math.Float32bits(va[i]) != math.Float32bits(ga[i]) || math.Float32bits(vb[i]) != math.Float32bits(gb[i]) {
+						t.Fatalf("n=%d inverse=%v add=%v [%d]: vector %v,%v; Go %v,%v", n, inverse, add, i, va[i], vb[i], ga[i], gb[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestRoPEBackwardAccumulates: a second use of x adds its gradient to the
+// first instead of overwriting it.
+func TestRoPEBackwardAccumulates(t *testing.T) {
+	for _, dt := range []DType{Float64, Float32} {
+		rng := rand.New(rand.NewPCG(43, 44))
+		x := nnAs(param(rng, 2, 5, 3, 32), dt)
+		x.SetRequiresGrad(true)
+		w := nnAs(RandN(rng, 1, 2, 5, 3, 32), dt)
+		grad := func(twice bool) []float64 {
+			x.ZeroGrad()
+			tp := NewTape()
+			y := tp.RoPE(x, 10000, 0)
+			if twice {
+				y = tp.Add(y, tp.RoPE(x, 10000, 0))
+			}
+			if err := tp.Backward(tp.Sum(tp.Mul(y, w))); err != nil {
+				t.Fatal(err)
+			}
+			g := make([]float64, x.Len())
+			for i := range g {
+				g[i] = x.GradAt(i)
+			}
+			return g
+		}
+		once, twice := grad(false), grad(true)
+		for i := range once {
+			if math.Abs(twice[i]-2*once[i]) > 1e-5*(1+math.Abs(once[i])) {
+				t.Fatalf("%v: gradient [%d] of two uses %v, of one %v", dt, i, twice[i], once[i])
+			}
+		}
+	}
+}
