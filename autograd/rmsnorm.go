@@ -83,35 +83,58 @@ func nnRMSNormOp[T Float](tp *Tape, x, weight, out *Tensor, rstd []float64, d in
 // covers.
 const rmsBlockRows = 64
 
+// rmsLanes is how many running sums <g, x> is accumulated in: two AVX-512
+// registers of float64.
+const rmsLanes = 16
+
 // rmsNormBackwardRow adds row r's share to dx (when not nil) and to the
 // block's weight-gradient sums acc (when not nil). With g = dy ⊙ w:
-// dx = rs·g - rs³·x·<g, x>/D and dw += dy·x·rs.
+// dx = rs·g - rs³·x·<g, x>/D and dw += dy·x·rs. For float32 rows the vector
+// kernels (rmsnorm_amd64.s) do what their widths allow and the loops the
+// rest, with the same roundings: <g, x> in 16 float64 lanes (element i in
+// lane i mod 16, combined in a fixed tree), and explicit conversions that
+// forbid fused multiply-adds.
 func rmsNormBackwardRow[T Float](dx []T, acc []float64, dyr, xr, wv []T, r int, rs float64) {
 	d := len(xr)
 	dyr, wv = dyr[:d], wv[:d]
+	dy32, is32 := any(dyr).([]float32)
+	var x32, w32 []float32
+	if is32 {
+		x32, w32 = any(xr).([]float32), any(wv).([]float32)
+	}
 	if dx != nil {
-		var g0, g1, g2, g3 float64 // <dy ⊙ w, x> in four independent sums
-		i := 0
-		for ; i+4 <= d; i += 4 {
-			g0 += float64(dyr[i]) * float64(wv[i]) * float64(xr[i])
-			g1 += float64(dyr[i+1]) * float64(wv[i+1]) * float64(xr[i+1])
-			g2 += float64(dyr[i+2]) * float64(wv[i+2]) * float64(xr[i+2])
-			g3 += float64(dyr[i+3]) * float64(wv[i+3]) * float64(xr[i+3])
+		var lanes [rmsLanes]float64
+		done := 0
+		if is32 {
+			done = rmsDotVec32(dy32, w32, x32, &lanes)
 		}
-		for ; i < d; i++ {
-			g0 += float64(dyr[i]) * float64(wv[i]) * float64(xr[i])
+		for i := done; i < d; i++ {
+			lanes[i%rmsLanes] += float64(float64(dyr[i])*float64(wv[i])) * float64(xr[i])
 		}
-		gx := (g0 + g2) + (g1 + g3)
+		for w := rmsLanes / 2; w > 0; w /= 2 {
+			for l := 0; l < w; l++ {
+				lanes[l] += lanes[l+w]
+			}
+		}
+		gx := lanes[0]
 		a, c := T(rs), T(rs*rs*rs*gx/float64(d))
 		dxr := dx[r*d : (r+1)*d]
-		for i, v := range xr {
-			dxr[i] += a*dyr[i]*wv[i] - c*v
+		done = 0
+		if is32 {
+			done = rmsDxVec32(any(dxr).([]float32), dy32, w32, x32, float32(a), float32(c))
+		}
+		for i := done; i < d; i++ {
+			dxr[i] += T(T(a*dyr[i])*wv[i]) - T(c*xr[i])
 		}
 	}
 	if acc != nil {
 		acc = acc[:d]
-		for i, v := range xr {
-			acc[i] += float64(dyr[i]) * float64(v) * rs
+		done := 0
+		if is32 {
+			done = rmsAccVec32(acc, dy32, x32, rs)
+		}
+		for i := done; i < d; i++ {
+			acc[i] += float64(float64(dyr[i])*float64(xr[i])) * rs
 		}
 	}
 }

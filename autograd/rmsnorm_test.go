@@ -113,3 +113,42 @@ func TestRMSNormPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestRMSNormBackwardRowVectorMatchesGoLoop: the AVX-512 kernels of the
+// backward row give the Go loops' bits for dx and the weight-gradient sums,
+// on widths around their 8 and 16 lanes.
+func TestRMSNormBackwardRowVectorMatchesGoLoop(t *testing.T) {
+	if !hasAVX512Loads {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(51, 52))
+	for _, d := range []int{1, 7, 8, 15, 16, 17, 33, 64, 100, 256} {
+		vals := func() []float32 {
+			x := make([]float32, d)
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			return x
+		}
+		dy, x, w, dx0 := vals(), vals(), vals(), vals()
+		acc0 := make([]float64, d)
+		for i := range acc0 {
+			acc0[i] = rng.NormFloat64()
+		}
+		run := func(vec bool) ([]float32, []float64) {
+			saved := hasAVX512Loads
+			hasAVX512Loads = vec
+			defer func() { hasAVX512Loads = saved }()
+			dx, acc := append([]float32(nil), dx0...), append([]float64(nil), acc0...)
+			rmsNormBackwardRow(dx, acc, dy, x, w, 0, 0.83)
+			return dx, acc
+		}
+		vdx, vacc := run(true)
+		gdx, gacc := run(false)
+		for i := range vdx {
+			if math.Float32bits(vdx[i]) != math.Float32bits(gdx[i]) || math.Float64bits(vacc[i]) != math.Float64bits(gacc[i]) {
+				t.Fatalf("d=%d [%d]: vector dx %v acc %v; Go dx %v acc %v", d, i, vdx[i], vacc[i], gdx[i], gacc[i])
+			}
+		}
+	}
+}
