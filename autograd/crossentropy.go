@@ -41,7 +41,7 @@ func nnCrossEntropyOp[T Float](tp *Tape, logits, out *Tensor, lse []float64, tar
 		var buf []T // exponentials of one row
 		for r := lo; r < hi; r++ {
 			if targets[r] != ignore {
-				lse[r] = nnLogSumExpRowBuf(xv[r*cols:(r+1)*cols], &buf)
+				lse[r] = nnLogSumExpRow(xv[r*cols:(r+1)*cols], &buf)
 			}
 		}
 	})

@@ -84,9 +84,10 @@ func nnSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 func nnLogSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 	xv, yv := Values[T](x), Values[T](out)
 	parallelFor(rows, 8*cols, func(lo, hi int) {
+		var buf []T // exponentials of one row
 		for r := lo; r < hi; r++ {
 			xr, yr := xv[r*cols:(r+1)*cols], yv[r*cols:(r+1)*cols]
-			lse := T(nnLogSumExpRow(xr))
+			lse := T(nnLogSumExpRow(xr, &buf))
 			for i, v := range xr {
 				yr[i] = v - lse
 			}
@@ -109,8 +110,9 @@ func nnLogSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 func nnLogSumExpOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 	xv, ov := Values[T](x), Values[T](out)
 	parallelFor(rows, 8*cols, func(lo, hi int) {
+		var buf []T // exponentials of one row
 		for r := lo; r < hi; r++ {
-			ov[r] = T(nnLogSumExpRow(xv[r*cols : (r+1)*cols]))
+			ov[r] = T(nnLogSumExpRow(xv[r*cols:(r+1)*cols], &buf))
 		}
 	})
 	tp.record(out, func() {
@@ -141,15 +143,7 @@ func nnRows(op string, x *Tensor) (rows, cols int) {
 
 // nnRowMax returns the largest element of a non-empty row (NaN if the first
 // element is NaN; later NaNs are skipped, and propagate through the sum).
-func nnRowMax[T Float](x []T) T {
-	m := x[0]
-	for _, v := range x[1:] {
-		if v > m {
-			m = v
-		}
-	}
-	return m
-}
+func nnRowMax[T Float](x []T) T { return attnRowMax(x[1:], x[0]) }
 
 // nnExpShift writes dst[i] = exp(src[i] - m) and returns the sum of dst,
 // accumulated in float64.
@@ -167,25 +161,13 @@ func nnExpShift[T Float](dst, src []T, m T) float64 {
 	return s
 }
 
-// nnLogSumExpRow returns log(sum(exp(x))) of a non-empty row, stably, in
-// float64. A row whose maximum is infinite gives that infinity.
-func nnLogSumExpRow[T Float](x []T) float64 {
-	m := nnRowMax(x)
-	if math.IsInf(float64(m), 0) {
-		return float64(m)
-	}
-	var s float64
-	for _, v := range x {
-		s += float64(nnExp(v - m))
-	}
-	return float64(m) + math.Log(s)
-}
-
-// nnLogSumExpRowBuf is nnLogSumExpRow using *buf (grown as needed) as
-// scratch for the exponentials, so float32 rows take the vector kernel.
-func nnLogSumExpRowBuf[T Float](x []T, buf *[]T) float64 {
-	if _, ok := any(x).([]float32); !ok || len(x) == 0 {
-		return nnLogSumExpRow(x)
+// nnLogSumExpRow returns log(sum(exp(x))) of a row, stably, in float64,
+// with *buf (grown as needed) as scratch for the exponentials, so that
+// float32 rows take the vector kernel (nnExpShift). A row whose maximum is
+// infinite gives that infinity, an empty row -Inf.
+func nnLogSumExpRow[T Float](x []T, buf *[]T) float64 {
+	if len(x) == 0 {
+		return math.Inf(-1)
 	}
 	m := nnRowMax(x)
 	if math.IsInf(float64(m), 0) {
