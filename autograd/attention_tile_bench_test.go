@@ -17,16 +17,16 @@ func BenchmarkAttentionTileVsBLAS(b *testing.B) {
 			step := attnBenchStep(b, c, true)
 			step()
 			var dt [2]time.Duration
-			saved := hasTileKernel
+			saved := hasAVX512
 			for range b.N {
 				for i, on := range []bool{true, false} {
-					hasTileKernel = on
+					hasAVX512 = on
 					t := time.Now()
 					step()
 					dt[i] += time.Since(t)
 				}
 			}
-			hasTileKernel = saved
+			hasAVX512 = saved
 			b.ReportMetric(float64(dt[0].Microseconds())/float64(b.N), "us/pass-tile")
 			b.ReportMetric(float64(dt[1].Microseconds())/float64(b.N), "us/pass-blas")
 		})

@@ -44,7 +44,7 @@ func (tc *tileCopy[T]) of(b []T, n, k, ldb int) []T {
 // float32 blocks of at least 8x32 with beta 0 or 1, on the tile kernel;
 // anything else goes to attnGemm. A transposed B is read through bt.
 func tileGemm[T Float](bt *tileCopy[T], transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	if !hasTileKernel || m < tileRows || n < tileCols || k == 0 || (beta != 0 && beta != 1) || unsafe.Sizeof(alpha) != 4 {
+	if !hasAVX512 || m < tileRows || n < tileCols || k == 0 || (beta != 0 && beta != 1) || unsafe.Sizeof(alpha) != 4 {
 		attnGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}

@@ -1,11 +1,5 @@
 package autograd
 
-import "golang.org/x/sys/cpu"
-
-// hasTileKernel selects the AVX-512 kernel of attention's block products;
-// tests clear it to cover the plain loops.
-var hasTileKernel = cpu.X86.HasAVX512F
-
 // tileKernel8x32 is one 8x32 block of C = alpha·A·B (+ C when accumulate),
 // A read as a[r*ars + p*acs], B and C by rows (attn_tile_amd64.s). The
 // caller checks every index it touches.
@@ -23,7 +17,7 @@ func scoreGradAVX512(row, dp *float32, n int, delta float32)
 // running maximum m and returns the new maximum and the prefix length.
 func rowMaxVec32(row []float32, m float32) (float32, int) {
 	n := len(row) &^ 15
-	if !hasTileKernel || n == 0 {
+	if !hasAVX512 || n == 0 {
 		return m, 0
 	}
 	return rowMaxAVX512(&row[0], n, m), n
@@ -33,7 +27,7 @@ func rowMaxVec32(row []float32, m float32) (float32, int) {
 // multiple-of-16 prefix of row (dp at least as long) and returns its length.
 func scoreGradVec32(row, dp []float32, delta float32) int {
 	n := len(row) &^ 15
-	if !hasTileKernel || n == 0 {
+	if !hasAVX512 || n == 0 {
 		return 0
 	}
 	_ = dp[n-1]

@@ -11,7 +11,7 @@ import (
 // both layouts of A and B, beta 0 and 1, strided operands, and sizes with
 // row and column remainders (which run as loops).
 func TestTileGemm(t *testing.T) {
-	if !hasTileKernel {
+	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -94,7 +94,7 @@ func TestTouchLinesLeavesDataAlone(t *testing.T) {
 // give the Go loops' results bit for bit, on lengths around the vector width,
 // with NaN, ties and a running maximum above every element.
 func TestAttnRowKernelsMatchGoLoops(t *testing.T) {
-	if !hasTileKernel {
+	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(9, 10))
@@ -116,9 +116,9 @@ func TestAttnRowKernelsMatchGoLoops(t *testing.T) {
 			}
 		}
 		run := func(vec bool, m float32) (float32, []float32) {
-			saved := hasTileKernel
-			hasTileKernel = vec
-			defer func() { hasTileKernel = saved }()
+			saved := hasAVX512
+			hasAVX512 = vec
+			defer func() { hasAVX512 = saved }()
 			out := append([]float32(nil), row...)
 			attnScoreGrad(out, dp, 0.25)
 			return attnRowMax(row, m), out

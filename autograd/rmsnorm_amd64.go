@@ -14,7 +14,7 @@ func rmsAccAVX512(acc *float64, dy, x *float32, n int, rs float64)
 
 func rmsDotVec32(dy, w, x []float32, acc *[rmsLanes]float64) int {
 	n := len(x) &^ (rmsLanes - 1)
-	if !hasAVX512Loads || n == 0 {
+	if !hasAVX512 || n == 0 {
 		return 0
 	}
 	_, _ = dy[n-1], w[n-1]
@@ -24,7 +24,7 @@ func rmsDotVec32(dy, w, x []float32, acc *[rmsLanes]float64) int {
 
 func rmsDxVec32(dx, dy, w, x []float32, a, c float32) int {
 	n := len(x) &^ 15
-	if !hasAVX512Loads || n == 0 {
+	if !hasAVX512 || n == 0 {
 		return 0
 	}
 	_, _, _ = dx[n-1], dy[n-1], w[n-1]
@@ -34,7 +34,7 @@ func rmsDxVec32(dx, dy, w, x []float32, a, c float32) int {
 
 func rmsAccVec32(acc []float64, dy, x []float32, rs float64) int {
 	n := len(x) &^ 7
-	if !hasAVX512Loads || n == 0 {
+	if !hasAVX512 || n == 0 {
 		return 0
 	}
 	_, _ = acc[n-1], dy[n-1]

@@ -118,7 +118,7 @@ func TestRMSNormPanics(t *testing.T) {
 // backward row give the Go loops' bits for dx and the weight-gradient sums,
 // on widths around their 8 and 16 lanes.
 func TestRMSNormBackwardRowVectorMatchesGoLoop(t *testing.T) {
-	if !hasAVX512Loads {
+	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(51, 52))
@@ -136,9 +136,9 @@ func TestRMSNormBackwardRowVectorMatchesGoLoop(t *testing.T) {
 			acc0[i] = rng.NormFloat64()
 		}
 		run := func(vec bool) ([]float32, []float64) {
-			saved := hasAVX512Loads
-			hasAVX512Loads = vec
-			defer func() { hasAVX512Loads = saved }()
+			saved := hasAVX512
+			hasAVX512 = vec
+			defer func() { hasAVX512 = saved }()
 			dx, acc := append([]float32(nil), dx0...), append([]float64(nil), acc0...)
 			rmsNormBackwardRow(dx, acc, dy, x, w, 0, 0.83)
 			return dx, acc

@@ -133,7 +133,7 @@ func ExampleTape_RoPE() {
 // bits, forward and inverse, writing and adding, on half-row lengths around
 // its 16 lanes.
 func TestRoPERowVectorMatchesGoLoop(t *testing.T) {
-	if !hasAVX512Loads {
+	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	rng := rand.New(rand.NewPCG(41, 42))
@@ -149,9 +149,9 @@ func TestRoPERowVectorMatchesGoLoop(t *testing.T) {
 		for _, inverse := range []bool{false, true} {
 			for _, add := range []bool{false, true} {
 				run := func(vec bool) ([]float32, []float32) {
-					saved := hasAVX512Loads
-					hasAVX512Loads = vec
-					defer func() { hasAVX512Loads = saved }()
+					saved := hasAVX512
+					hasAVX512 = vec
+					defer func() { hasAVX512 = saved }()
 					a, b := append([]float32(nil), y1...), append([]float32(nil), y2...)
 					nnRopeRow(a, b, x1, x2, c, s, inverse, add)
 					return a, b

@@ -2,6 +2,11 @@ package autograd
 
 import "golang.org/x/sys/cpu"
 
+// hasAVX512 selects the AVX-512 kernels that have no AVX2 form (attention's
+// tile products and rows, RoPE, RMSNorm's backward rows, touchLines); tests
+// clear it to cover the Go loops they must match.
+var hasAVX512 = cpu.X86.HasAVX512F
+
 // actSIMD is the vector instruction set the float32 activation kernels use,
 // the widest this CPU (and its operating system) supports. Tests lower it to
 // compare the paths.

@@ -2,6 +2,9 @@
 
 package autograd
 
+// hasAVX512 is false outside amd64: the kernels it selects run as Go loops.
+var hasAVX512 = false
+
 // actSIMD is the vector instruction set the float32 activation kernels use;
 // there is none outside amd64.
 var actSIMD = actSIMDDetect()

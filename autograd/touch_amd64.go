@@ -1,12 +1,6 @@
 package autograd
 
-import (
-	"unsafe"
-
-	"golang.org/x/sys/cpu"
-)
-
-var hasAVX512Loads = cpu.X86.HasAVX512F
+import "unsafe"
 
 //go:noescape
 func touchLinesAVX512(p unsafe.Pointer, n int)
@@ -16,7 +10,7 @@ func touchLinesAVX512(p unsafe.Pointer, n int)
 // for it line by line while packing it (GroupedMatMul, few rows per expert).
 func touchLines[T Float](x []T) {
 	n := len(x) * int(unsafe.Sizeof(x[0])) &^ 255
-	if n == 0 || !hasAVX512Loads {
+	if n == 0 || !hasAVX512 {
 		return
 	}
 	touchLinesAVX512(unsafe.Pointer(unsafe.SliceData(x)), n)
