@@ -118,7 +118,8 @@ func attnForward[T Float](d *attnDims, q, k, v, out, lse []T) {
 	qs, ks := d.h*d.dh, d.hkv*d.dh // row strides of q/out and k/v
 	if d.tq == 1 && d.group > 1 && d.group*d.bk*d.dh <= attnMaxTile {
 		parallelFor(d.b*d.hkv, d.group*d.tk*d.dh, func(lo, hi int) {
-			ws := newAttnScratch[T](d.group, d.bk, d.dh)
+			ws := getAttnScratch[T](d.group, d.bk, d.dh)
+			defer putAttnScratch(ws)
 			for it := lo; it < hi; it++ { // it = b*Hkv + c
 				b, h0 := it/d.hkv, (it%d.hkv)*d.group
 				attnForwardBlock(d, ws, q, k, v, out, lse, attnRows{
@@ -131,7 +132,8 @@ func attnForward[T Float](d *attnDims, q, k, v, out, lse []T) {
 	}
 	nqb := (d.tq + d.bq - 1) / d.bq
 	parallelFor(d.b*d.h*nqb, d.bq*d.tk*d.dh, func(lo, hi int) {
-		ws := newAttnScratch[T](d.bq, d.bk, d.dh)
+		ws := getAttnScratch[T](d.bq, d.bk, d.dh)
+		defer putAttnScratch(ws)
 		for it := lo; it < hi; it++ {
 			bh, qb := it/nqb, attnBlockOrder(it%nqb, nqb) // bh = b*H + h
 			b, h, i0 := bh/d.h, bh%d.h, qb*d.bq

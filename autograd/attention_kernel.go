@@ -3,6 +3,7 @@ package autograd
 import (
 	"math"
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -42,12 +43,45 @@ type attnScratch[T Float] struct {
 	l   []T         // [rows] running row sums
 	kt  tileCopy[T] // [Dh,cols] a key block transposed (tileGemm)
 	vt  tileCopy[T] // [Dh,cols] a value block transposed
+	buf []T         // all of the above
+	dim [3]int      // rows, cols, Dh
 }
 
-func newAttnScratch[T Float](rows, cols, dh int) *attnScratch[T] {
+// attnScratchPools keep the block buffers between attention calls (float32,
+// float64): every layer, every step, asks for the same sizes.
+var attnScratchPools [2]sync.Pool
+
+// getAttnScratch returns block buffers for rows query rows against cols keys
+// of width dh, reused from an earlier call when one of that size is free.
+// Their contents are undefined (NaN under PoisonDirtyBuffers): every buffer
+// is written before it is read. Hand them back with putAttnScratch.
+func getAttnScratch[T Float](rows, cols, dh int) *attnScratch[T] {
+	dim := [3]int{rows, cols, dh}
+	ws, _ := attnScratchPool[T]().Get().(*attnScratch[T])
+	if ws == nil || ws.dim != dim {
+		ws = newAttnScratch[T](dim)
+	}
+	ws.kt.src, ws.vt.src = nil, nil // the blocks they held may be gone
+	if poisonDirty {
+		for i := range ws.buf {
+			ws.buf[i] = T(math.NaN())
+		}
+	}
+	return ws
+}
+
+func putAttnScratch[T Float](ws *attnScratch[T]) { attnScratchPool[T]().Put(ws) }
+
+func attnScratchPool[T Float]() *sync.Pool {
+	var z T
+	return &attnScratchPools[unsafe.Sizeof(z)/8]
+}
+
+func newAttnScratch[T Float](dim [3]int) *attnScratch[T] {
+	rows, cols, dh := dim[0], dim[1], dim[2]
 	tile := rows * cols
 	buf := make([]T, 2*tile+rows*dh+2*rows+2*dh*cols)
-	ws := &attnScratch[T]{}
+	ws := &attnScratch[T]{buf: buf, dim: dim}
 	ws.kt.buf, buf = buf[:dh*cols], buf[dh*cols:]
 	ws.vt.buf, buf = buf[:dh*cols], buf[dh*cols:]
 	ws.s, buf = buf[:tile], buf[tile:]
@@ -284,7 +318,8 @@ func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T)
 	tileCost := d.bq * d.bk * d.dh
 	if !attnUseTwoPass(pairs, nkb, runtime.GOMAXPROCS(0)) {
 		parallelFor(pairs, d.group*nqb*nkb*tileCost, func(lo, hi int) {
-			ws := newAttnScratch[T](d.bq, d.bk, d.dh)
+			ws := getAttnScratch[T](d.bq, d.bk, d.dh)
+			defer putAttnScratch(ws)
 			for it := lo; it < hi; it++ {
 				b, c := it/d.hkv, it%d.hkv
 				for kb := 0; kb < nkb; kb++ { // the group's heads share each key block
@@ -298,7 +333,8 @@ func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T)
 	}
 	if g.dk != nil || g.dv != nil {
 		parallelFor(pairs*nkb, d.group*nqb*tileCost, func(lo, hi int) {
-			ws := newAttnScratch[T](d.bq, d.bk, d.dh)
+			ws := getAttnScratch[T](d.bq, d.bk, d.dh)
+			defer putAttnScratch(ws)
 			for it := lo; it < hi; it++ {
 				bc, kb := it/nkb, attnBlockOrder(it%nkb, nkb)
 				b, c := bc/d.hkv, bc%d.hkv
@@ -310,7 +346,8 @@ func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T)
 	}
 	if g.dq != nil {
 		parallelFor(d.b*d.h*nqb, nkb*tileCost, func(lo, hi int) {
-			ws := newAttnScratch[T](d.bq, d.bk, d.dh)
+			ws := getAttnScratch[T](d.bq, d.bk, d.dh)
+			defer putAttnScratch(ws)
 			for it := lo; it < hi; it++ {
 				bh, qb := it/nqb, attnBlockOrder(it%nqb, nqb)
 				last := min((qb+1)*d.bq, d.tq) - 1 // the block's last query
