@@ -47,7 +47,7 @@ func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
 	touch := touchWeights(len(wv))
 	runPieces(rows, cost, func(e, lo, hi int) { // out_e rows [lo, hi) = x_e · w_e^T
 		r := offsets[e] + lo
-		if touch && hi-lo < touchRows {
+		if touch && hi-lo < fewRows {
 			touchLines(wv[e*dout*din : (e+1)*dout*din])
 		}
 		gemmSerial(false, true, hi-lo, dout, din, 1, xv[r*din:], din, wv[e*dout*din:], din, 0, ov[r*dout:], dout)
@@ -88,7 +88,7 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 			length[e], cost[e] = m, dout*din
 		}
 		if dw != nil && m > 0 {
-			if dx != nil && m < touchRows {
+			if dx != nil && m < fewRows {
 				cost[e] += dout * din // dw_e's multiply-adds, spread over the rows
 				continue
 			}
@@ -98,7 +98,7 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 	touch := touchWeights(len(wv))
 	dwGroup := func(e, lo, hi int) { // dw_e rows [lo, hi) += (dout_e columns [lo, hi))^T · x_e
 		r, m := offsets[e], offsets[e+1]-offsets[e]
-		if touch && m < touchRows {
+		if touch && m < fewRows {
 			touchLines(dw[(e*dout+lo)*din : (e*dout+hi)*din])
 		}
 		gemmSerial(true, false, hi-lo, din, m, 1, dov[r*dout+lo:], dout, xv[r*din:], din, betaW, dw[(e*dout+lo)*din:], din)
@@ -110,11 +110,11 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 		}
 		// dx_e rows [lo, hi) += dout_e · w_e
 		m, r := offsets[p+1]-offsets[p], offsets[p]+lo
-		if touch && hi-lo < touchRows {
+		if touch && hi-lo < fewRows {
 			touchLines(wv[p*dout*din : (p+1)*dout*din])
 		}
 		gemmSerial(false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
-		if dw != nil && m < touchRows && lo == 0 {
+		if dw != nil && m < fewRows && lo == 0 {
 			dwGroup(p, 0, dout)
 		}
 	})
@@ -197,13 +197,14 @@ func selectOp[T Float](tp *Tape, x, out *Tensor, off, n int) {
 	}, x)
 }
 
-// touchRows: below this many rows an expert's GEMM spends a large share of
-// its time waiting for its weight to come in from memory, and its operands
-// are read in one burst first (touchLines; see touchWeights). Measured on
+// fewRows: below this many rows an expert's GEMM spends a large share of
+// its time waiting for its weight to come in from memory, so its operands
+// are read in one burst first (touchLines; see touchWeights), and its weight
+// gradient is computed right after its input gradient on the same core. Measured on
 // one core, 64 experts' weights cycling through memory: at 128 rows per
 // expert 75-86 GFLOP/s as is, 82-89 after touching, 95-98 with the weights
 // already in cache; at 64 rows 59-77 as is, 66-79 after touching.
-const touchRows = 256
+const fewRows = 256
 
 // touchWeights reports whether experts' weights of n elements in all are
 // worth touching: from 1M elements (4 MiB in float32) up, which the other
