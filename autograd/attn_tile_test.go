@@ -14,6 +14,28 @@ func TestTileGemm(t *testing.T) {
 	if !hasAVX512 {
 		t.Skip("no AVX-512 on this CPU")
 	}
+	sizes := [][3]int{{8, 32, 1}, {64, 128, 32}, {128, 32, 64}, {64, 32, 128}, {13, 45, 7}, {9, 33, 32}, {16, 64, 5}}
+	checkFloat32Gemm(t, sizes, []float32{0, 1}, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+		tileGemm(&tileCopy[float32]{buf: make([]float32, k*n)}, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	})
+}
+
+// TestSgemmTiled checks the packed tile GEMM against a float64 product:
+// sizes with row, column and depth remainders (zero-padded tiles), depths
+// over one packed pass, and beta 0, 1 and other.
+func TestSgemmTiled(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	sizes := [][3]int{{1, 1, 1}, {7, 31, 3}, {8, 32, 256}, {9, 33, 257}, {17, 65, 600}, {64, 100, 513}, {3, 200, 40}, {40, 3, 70}}
+	checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, sgemmTiled)
+}
+
+// checkFloat32Gemm runs gemm, a float32 C = alpha·op(A)·op(B) + beta·C, on
+// strided operands of every size, layout and beta given, and compares C,
+// inside the block and out, with a float64 product.
+func checkFloat32Gemm(t *testing.T, sizes [][3]int, betas []float32, gemm func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
 	fill := func(n int) []float32 {
 		x := make([]float32, n)
@@ -22,10 +44,10 @@ func TestTileGemm(t *testing.T) {
 		}
 		return x
 	}
-	for _, sz := range [][3]int{{8, 32, 1}, {64, 128, 32}, {128, 32, 64}, {64, 32, 128}, {13, 45, 7}, {9, 33, 32}, {16, 64, 5}} {
+	for _, sz := range sizes {
 		m, n, k := sz[0], sz[1], sz[2]
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-			for _, beta := range []float32{0, 1} {
+			for _, beta := range betas {
 				name := fmt.Sprintf("%dx%dx%d/tA=%v/tB=%v/beta=%v", m, n, k, tr[0], tr[1], beta)
 				// Row strides wider than the rows, as in attention's [B,T,H,Dh] layouts.
 				lda, ldb, ldc := k+3, n+5, n+2
@@ -61,7 +83,7 @@ func TestTileGemm(t *testing.T) {
 						want[i] = float64(c[i])
 					}
 				}
-				tileGemm(&tileCopy[float32]{buf: make([]float32, k*n)}, tr[0], tr[1], m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+				gemm(tr[0], tr[1], m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 				for i, w := range want {
 					if math.Abs(float64(c[i])-w) > 1e-5*(1+math.Abs(w))*math.Sqrt(float64(k)) {
 						t.Fatalf("%s: c[%d] = %v, want %v", name, i, c[i], w)

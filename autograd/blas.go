@@ -10,9 +10,9 @@ import (
 // where op(X) is X or X^T. A is m x k after op, B is k x n after op, C is m x n;
 // lda, ldb, ldc are the row strides of A, B, C as stored.
 //
-// Go owns the cores: the BLAS runs single-threaded (SetBLASThreads(1) at
-// start-up) and a large product is split into row (or column) blocks of C that
-// the cores claim (SplitRange, gemmChunks). A BLAS with its own thread pool
+// Go owns the cores: each part runs single-threaded (gemmSerial; the BLAS
+// gets SetBLASThreads(1) at start-up) and a large product is split into row
+// (or column) blocks of C that the cores claim (SplitRange, gemmChunks). A BLAS with its own thread pool
 // beside Go's scheduler oversubscribes the cores and spins; this way kernels
 // that are not GEMM parallelise the same way and nothing fights.
 func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
@@ -64,13 +64,19 @@ func gemmChunks(m int) int {
 // may have.
 const gemmChunkRows = 512
 
-// gemmSerial runs one single-threaded BLAS call.
+// gemmSerial runs one product on the calling core: float32 on the tile
+// GEMM where the CPU has AVX-512 (sgemm_tiled.go), everything else as one
+// single-threaded BLAS call.
 func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if gemmAccount.on.Load() {
 		defer accountGEMM(m, n, k, time.Now())
 	}
 	switch any(alpha).(type) {
 	case float32:
+		if hasAVX512 {
+			sgemmTiled(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+			return
+		}
 		blas.Sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 	case float64:
 		blas.Dgemm(transA, transB, m, n, k, float64(alpha), any(a).([]float64), lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
@@ -90,8 +96,17 @@ func scaleInPlace[T Float](c []T, beta T, m, n, ldc int) {
 	}
 }
 
-// BLASBackend names the GEMM implementation compiled in ("openblas" or "gonum").
+// BLASBackend names the BLAS compiled in ("openblas" or "gonum").
 func BLASBackend() string { return blas.Backend }
+
+// GEMMBackend names what runs float32 products on this machine: the tile
+// GEMM ("avx512-tiles") or the BLAS.
+func GEMMBackend() string {
+	if hasAVX512 {
+		return "avx512-tiles"
+	}
+	return blas.Backend
+}
 
 // SetBLASThreads sets how many threads the BLAS may use inside one call (a
 // no-op for the pure Go backend). moetrain sets 1 at start-up and splits large

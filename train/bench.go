@@ -27,10 +27,11 @@ type BenchResult struct {
 	MFU           float64 `json:"mfu"`         // GFLOPs / PeakGFLOPs
 	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
 	Params        int     `json:"params"`
+	GEMM          string  `json:"gemm"` // what runs float32 products (autograd.GEMMBackend)
 	BLAS          string  `json:"blas"`
 	Threads       int     `json:"threads"`
 	// Where the step's time goes: the share of all cores' time spent inside
-	// BLAS GEMMs, their rate per core, the rest of a step's wall time, and
+	// GEMMs, their rate per core, the rest of a step's wall time, and
 	// the tokens/s an ideal step would reach if everything but the GEMMs
 	// took no time (GEMMs as fast and as parallel as measured).
 	GEMMShare           float64 `json:"gemm_share"`
@@ -106,7 +107,7 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 		Config: name, Steps: steps, TokensPerStep: bt * cc.Train.GradAccumSteps,
 		TokensPerS: tokens / elapsed, MsPerStep: elapsed * 1000 / float64(steps),
 		FLOPsPerToken: FLOPsPerToken(&cc), Params: tr.Model().NumParams(),
-		BLAS: autograd.BLASBackend(), Threads: runtime.GOMAXPROCS(0),
+		GEMM: autograd.GEMMBackend(), BLAS: autograd.BLASBackend(), Threads: runtime.GOMAXPROCS(0),
 	}
 	perStep := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(steps) }
 	res.ForwardMsPerStep, res.BackwardMsPerStep, res.OptimizerMsPerStep = perStep(fwd), perStep(bwd), perStep(opt)
@@ -154,9 +155,9 @@ func (r *BenchResult) setGEMMShare(a autograd.GEMMAccount, elapsed, tokens float
 
 // String formats the result for people.
 func (r *BenchResult) String() string {
-	return fmt.Sprintf("%s: %.0f tokens/s, %.1f ms/step (%d tokens/step), %.1f MFLOP/token -> %.1f GFLOP/s, GEMM peak %.1f GFLOP/s, MFU %.1f%%, peak RSS %.0f MiB, %d params, blas %s, %d threads",
+	return fmt.Sprintf("%s: %.0f tokens/s, %.1f ms/step (%d tokens/step), %.1f MFLOP/token -> %.1f GFLOP/s, GEMM peak %.1f GFLOP/s, MFU %.1f%%, peak RSS %.0f MiB, %d params, gemm %s, blas %s, %d threads",
 		r.Config, r.TokensPerS, r.MsPerStep, r.TokensPerStep, r.FLOPsPerToken/1e6, r.GFLOPs, r.PeakGFLOPs, 100*r.MFU,
-		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.BLAS, r.Threads) +
+		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.GEMM, r.BLAS, r.Threads) +
 		fmt.Sprintf("\n  forward %.1f, backward %.1f, optimizer %.1f ms/step",
 			r.ForwardMsPerStep, r.BackwardMsPerStep, r.OptimizerMsPerStep) +
 		fmt.Sprintf("\n  GEMMs %.0f%% of core time at %.1f GFLOP/s per core; the rest %.1f ms/step; GEMMs alone would allow %.0f tokens/s",

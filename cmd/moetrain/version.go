@@ -11,12 +11,13 @@ import (
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print version, Go version, BLAS and SIMD backends, GOMAXPROCS",
+		Short: "Print version, Go version, GEMM, BLAS and SIMD backends, GOMAXPROCS",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "moetrain %s\n", version)
 			fmt.Fprintf(w, "go:         %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+			fmt.Fprintf(w, "gemm:       %s (float32)\n", autograd.GEMMBackend())
 			fmt.Fprintf(w, "blas:       %s\n", autograd.BLASBackend())
 			fmt.Fprintf(w, "simd:       %s\n", autograd.SIMDBackend())
 			fmt.Fprintf(w, "gomaxprocs: %d\n", runtime.GOMAXPROCS(0))

@@ -1,0 +1,63 @@
+package autograd
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/moetrain/moetrain/autograd/internal/blas"
+)
+
+// BenchmarkSgemmTiledVsBLAS times the tile GEMM and one single-threaded BLAS
+// call on the same operands, alternately in each iteration, on the shapes a
+// `small` training step multiplies most (an expert's tokens by its weights,
+// forward x·Wᵀ, backward dY·W and the weight gradient Xᵀ·dY over all
+// tokens). It reports each one's best GFLOP/s and tiles/blas, their ratio.
+func BenchmarkSgemmTiledVsBLAS(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512 on this CPU")
+	}
+	for _, s := range []struct {
+		m, n, k int
+		ta, tb  bool
+	}{
+		{512, 512, 256, false, true}, {512, 256, 512, false, false}, {512, 256, 512, false, true},
+		{256, 512, 512, true, false}, {2048, 256, 256, false, true}, {256, 256, 2048, true, false},
+	} {
+		lda, ldb := s.k, s.n
+		if s.ta {
+			lda = s.m
+		}
+		if s.tb {
+			ldb = s.k
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		x, w := RandN(rng, 1, s.m*s.k).F64(), RandN(rng, 1, s.k*s.n).F64()
+		a, bm, c := make([]float32, len(x)), make([]float32, len(w)), make([]float32, s.m*s.n)
+		for i, v := range x {
+			a[i] = float32(v)
+		}
+		for i, v := range w {
+			bm[i] = float32(v)
+		}
+		name := fmt.Sprintf("M=%d,N=%d,K=%d,tA=%v,tB=%v", s.m, s.n, s.k, s.ta, s.tb)
+		b.Run(name, func(b *testing.B) {
+			best := [2]time.Duration{time.Hour, time.Hour}
+			for range b.N {
+				for i, run := range []func(){
+					func() { sgemmTiled(s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n) },
+					func() { blas.Sgemm(s.ta, s.tb, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n) },
+				} {
+					start := time.Now()
+					run()
+					best[i] = min(best[i], time.Since(start))
+				}
+			}
+			flops := 2 * float64(s.m*s.n*s.k)
+			b.ReportMetric(flops/best[0].Seconds()/1e9, "tiles-GFLOP/s")
+			b.ReportMetric(flops/best[1].Seconds()/1e9, "blas-GFLOP/s")
+			b.ReportMetric(best[1].Seconds()/best[0].Seconds(), "tiles/blas")
+		})
+	}
+}
