@@ -111,26 +111,43 @@ func addTile(tile []float32, rows, cols int, c []float32, ldc int, acc bool) {
 
 // packPanels copies rows [p0, p0+kb) of op(B) [k,n] into 32-column panels:
 // panel jp holds op(B)[p0+p, 32·jp+jj] at dst[jp·32·kb + p·32 + jj], and
-// zeros for columns past n.
+// zeros for columns past n. Full panels are copied on AVX-512 (pack_amd64.s):
+// a plain B's rows two vectors at a time, a transposed B's columns by
+// gathers. Best of 2,000 on a 512×256 B: 10 µs plain (the row-by-row copy
+// took 27), 46 µs transposed (the loop took 78).
 func packPanels(transB bool, b []float32, ldb, p0, kb, n int, dst []float32) {
+	var rows [tileCols]int32 // row j's offset in b, for the gathers
+	gather := transB && hasAVX512 && int64(ldb)*tileCols < 1<<31
+	if gather {
+		for j := range rows {
+			rows[j] = int32(j * ldb)
+		}
+	}
 	for jp := range (n + tileCols - 1) / tileCols {
 		j0 := jp * tileCols
 		w := min(tileCols, n-j0)
 		panel := dst[jp*tileCols*kb : (jp+1)*tileCols*kb]
-		if !transB {
+		switch {
+		case !transB && hasAVX512 && w == tileCols:
+			_ = b[(p0+kb-1)*ldb+j0+tileCols-1] // the last element copied
+			packRows32AVX512(&b[p0*ldb+j0], ldb, kb, &panel[0])
+		case !transB:
 			for p := range kb {
 				row := panel[p*tileCols : (p+1)*tileCols]
 				copy(row, b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+w])
 				clear(row[w:])
 			}
-			continue
-		}
-		if w < tileCols {
-			clear(panel)
-		}
-		for jj := range w {
-			for p, v := range b[(j0+jj)*ldb+p0 : (j0+jj)*ldb+p0+kb] {
-				panel[p*tileCols+jj] = v
+		case gather && w == tileCols:
+			_ = b[(j0+tileCols-1)*ldb+p0+kb-1] // the last element gathered
+			packTransposed32AVX512(&b[j0*ldb+p0], &rows, kb, &panel[0])
+		default:
+			if w < tileCols {
+				clear(panel)
+			}
+			for jj := range w {
+				for p, v := range b[(j0+jj)*ldb+p0 : (j0+jj)*ldb+p0+kb] {
+					panel[p*tileCols+jj] = v
+				}
 			}
 		}
 	}
