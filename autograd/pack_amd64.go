@@ -5,3 +5,6 @@ func packTransposed32AVX512(b *float32, idx *[32]int32, kb int, dst *float32)
 
 //go:noescape
 func packRows32AVX512(b *float32, ldb, kb int, dst *float32)
+
+//go:noescape
+func packTransposed16AVX512(b *float32, ldb, blocks int, dst *float32)

@@ -9,3 +9,7 @@ func packTransposed32AVX512(b *float32, idx *[32]int32, kb int, dst *float32) {
 func packRows32AVX512(b *float32, ldb, kb int, dst *float32) {
 	panic("autograd: no AVX-512 packing on this architecture")
 }
+
+func packTransposed16AVX512(b *float32, ldb, blocks int, dst *float32) {
+	panic("autograd: no AVX-512 packing on this architecture")
+}
