@@ -154,7 +154,7 @@ for name, key, scale, fmt in rows:
     a, b = mt[key] * scale, pt[key] * scale
     ratio = f"{a / b:.2f}x" if b else "-"
     print(f"{name:20s} {fmt.format(a):>12s} {fmt.format(b):>12s} {ratio:>17s}")
-print(f"moetrain: blas {mt['blas']}, GOMAXPROCS {mt['threads']}; tokens/s of all runs "
+print(f"moetrain: gemm {mt.get('gemm', mt['blas'])}, blas {mt['blas']}, GOMAXPROCS {mt['threads']}; tokens/s of all runs "
       + ", ".join(f"{x['tokens_per_s']:.0f}" for x in mt_all))
 print(f"PyTorch {pt['torch']} ({pt['dtype']}): blas {blas_mode} ({pt['blas'].split(',')[-1]}), "
       f"{pt['threads']} threads, ATEN_CPU_CAPABILITY={pt['cpu_capability']}, best run OMP_WAIT_POLICY={pt['wait']}, "
