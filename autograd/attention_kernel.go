@@ -420,7 +420,9 @@ func attnBackwardKeyBlock[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[
 //	dS = P ∘ (dP - delta)       dQ += scale·dS·K   dK += scale·dSᵀ·Q
 func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], b, h, qb, kb int, wantQ, wantKV bool) {
 	i0, j0 := qb*d.bq, kb*d.bk
-	nq, nk := min(i0+d.bq, d.tq)-i0, min(j0+d.bk, d.tk)-j0
+	nq := min(i0+d.bq, d.tq) - i0
+	// Keys past what the block's last query sees are masked for every row.
+	nk := min(j0+d.bk, d.keyEnd(d.off+i0+nq-1)) - j0
 	qs, ks := d.h*d.dh, d.hkv*d.dh
 	qoff := (b*d.tq+i0)*qs + h*d.dh
 	koff := (b*d.tk+j0)*ks + (h/d.group)*d.dh

@@ -31,11 +31,7 @@ func (tc *tileCopy[T]) of(b []T, n, k, ldb int) []T {
 		return tc.buf[:k*n]
 	}
 	bt := tc.buf[:k*n]
-	for j := 0; j < n; j++ {
-		for p, x := range b[j*ldb : j*ldb+k] {
-			bt[p*n+j] = x
-		}
-	}
+	transposeInto(b, ldb, n, k, bt, n)
 	tc.src, tc.n, tc.k, tc.ldb = &b[0], n, k, ldb
 	return bt
 }

@@ -1,37 +1,5 @@
 #include "textflag.h"
 
-// func packTransposed32AVX512(b *float32, idx *[32]int32, kb int, dst *float32)
-//
-// Packs 32 rows of a row-major B, read down their first kb columns, as one
-// 32-column panel of op(B) = Bᵀ: dst[p*32 + j] = b[idx[j] + p] for p < kb,
-// j < 32, where idx[j] is row j's offset in elements (j·ldb). Each step
-// gathers one column of the 32 rows, 16 lanes at a time.
-TEXT ·packTransposed32AVX512(SB), NOSPLIT, $0-32
-	MOVQ    b+0(FP), SI
-	MOVQ    idx+8(FP), AX
-	MOVQ    kb+16(FP), CX
-	MOVQ    dst+24(FP), DI
-	VMOVDQU32 (AX), Z2
-	VMOVDQU32 64(AX), Z3
-	TESTQ   CX, CX
-	JLE     done
-
-loop:
-	KXNORW     K1, K1, K1
-	KXNORW     K2, K2, K2
-	VGATHERDPS (SI)(Z2*4), K1, Z0
-	VGATHERDPS (SI)(Z3*4), K2, Z1
-	VMOVUPS    Z0, (DI)
-	VMOVUPS    Z1, 64(DI)
-	ADDQ       $4, SI
-	ADDQ       $128, DI
-	DECQ       CX
-	JNZ        loop
-
-done:
-	VZEROUPPER
-	RET
-
 // func packRows32AVX512(b *float32, ldb, kb int, dst *float32)
 //
 // Packs 32 columns of kb rows of a row-major B (row stride ldb elements) as
@@ -59,23 +27,26 @@ rowsdone:
 	VZEROUPPER
 	RET
 
-// func packTransposed16AVX512(b *float32, ldb, blocks int, dst *float32)
+// func transpose16AVX512(b *float32, ldb, blocks int, dst *float32, ldd int)
 //
-// Packs 16 rows of a row-major B (row stride ldb elements), read down their
-// first 16·blocks columns, as the left half of a 32-column panel of Bᵀ:
-// dst[p*32 + j] = b[j*ldb + p] for p < 16·blocks, j < 16. Each block loads
+// Transposes 16 rows of a row-major B (row stride ldb elements), read down
+// their first 16·blocks columns, into dst (row stride ldd):
+// dst[p*ldd + j] = b[j*ldb + p] for p < 16·blocks, j < 16. Each block loads
 // a 16x16 square into Z0-Z15 (row j in Zj), transposes it in three rounds
-// of shuffles (Z16-Z31 between rounds) and stores column q as Zq.
-TEXT ·packTransposed16AVX512(SB), NOSPLIT, $0-32
+// of shuffles (Z16-Z31 between rounds) and stores column q, Zq, as row q.
+TEXT ·transpose16AVX512(SB), NOSPLIT, $0-40
 	MOVQ b+0(FP), SI
 	MOVQ ldb+8(FP), DX
 	MOVQ blocks+16(FP), CX
 	MOVQ dst+24(FP), DI
+	MOVQ ldd+32(FP), R12
 	SHLQ $2, DX
-	LEAQ (DX)(DX*2), R11 // 3 rows
-	LEAQ (SI)(DX*4), R8  // row 4
-	LEAQ (R8)(DX*4), R9  // row 8
-	LEAQ (R9)(DX*4), R10 // row 12
+	SHLQ $2, R12
+	LEAQ (DX)(DX*2), R11   // 3 rows of b
+	LEAQ (R12)(R12*2), R13 // 3 rows of dst
+	LEAQ (SI)(DX*4), R8    // row 4
+	LEAQ (R8)(DX*4), R9    // row 8
+	LEAQ (R9)(DX*4), R10   // row 12
 	TESTQ CX, CX
 	JLE  tdone
 
@@ -160,27 +131,30 @@ tblock:
 	VSHUFF32X4 $0xDD, Z30, Z22, Z14
 	VSHUFF32X4 $0x88, Z31, Z23, Z7
 	VSHUFF32X4 $0xDD, Z31, Z23, Z15
-	VMOVUPS Z0, 0(DI)
-	VMOVUPS Z1, 128(DI)
-	VMOVUPS Z2, 256(DI)
-	VMOVUPS Z3, 384(DI)
-	VMOVUPS Z4, 512(DI)
-	VMOVUPS Z5, 640(DI)
-	VMOVUPS Z6, 768(DI)
-	VMOVUPS Z7, 896(DI)
-	VMOVUPS Z8, 1024(DI)
-	VMOVUPS Z9, 1152(DI)
-	VMOVUPS Z10, 1280(DI)
-	VMOVUPS Z11, 1408(DI)
-	VMOVUPS Z12, 1536(DI)
-	VMOVUPS Z13, 1664(DI)
-	VMOVUPS Z14, 1792(DI)
-	VMOVUPS Z15, 1920(DI)
+	VMOVUPS Z0, (DI)
+	VMOVUPS Z1, (DI)(R12*1)
+	VMOVUPS Z2, (DI)(R12*2)
+	VMOVUPS Z3, (DI)(R13*1)
+	LEAQ (DI)(R12*4), DI
+	VMOVUPS Z4, (DI)
+	VMOVUPS Z5, (DI)(R12*1)
+	VMOVUPS Z6, (DI)(R12*2)
+	VMOVUPS Z7, (DI)(R13*1)
+	LEAQ (DI)(R12*4), DI
+	VMOVUPS Z8, (DI)
+	VMOVUPS Z9, (DI)(R12*1)
+	VMOVUPS Z10, (DI)(R12*2)
+	VMOVUPS Z11, (DI)(R13*1)
+	LEAQ (DI)(R12*4), DI
+	VMOVUPS Z12, (DI)
+	VMOVUPS Z13, (DI)(R12*1)
+	VMOVUPS Z14, (DI)(R12*2)
+	VMOVUPS Z15, (DI)(R13*1)
+	LEAQ (DI)(R12*4), DI
 	ADDQ $64, SI
 	ADDQ $64, R8
 	ADDQ $64, R9
 	ADDQ $64, R10
-	ADDQ $2048, DI
 	DECQ CX
 	JNZ  tblock
 

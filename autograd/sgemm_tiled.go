@@ -113,50 +113,57 @@ func addTile(tile []float32, rows, cols int, c []float32, ldc int, acc bool) {
 // panel jp holds op(B)[p0+p, 32·jp+jj] at dst[jp·32·kb + p·32 + jj], and
 // zeros for columns past n. Full panels are copied on AVX-512 (pack_amd64.s):
 // a plain B's rows two vectors at a time, a transposed B's in 16x16 squares
-// transposed in registers (the last depth%16 columns by gathers). Best of
-// 2,000 on a 512×256 B: 10 µs either way; the row-by-row copy took 27 µs,
-// the transposing loop 78, gathers alone 46.
+// transposed in registers (transposeInto). Best of 2,000 on a 512×256 B:
+// 10 µs either way; the row-by-row copy took 27 µs, a transposing loop 78.
 func packPanels(transB bool, b []float32, ldb, p0, kb, n int, dst []float32) {
-	var rows [tileCols]int32 // row j's offset in b, for the gathers
-	gather := transB && hasAVX512 && int64(ldb)*tileCols < 1<<31
-	if gather {
-		for j := range rows {
-			rows[j] = int32(j * ldb)
-		}
-	}
 	for jp := range (n + tileCols - 1) / tileCols {
 		j0 := jp * tileCols
 		w := min(tileCols, n-j0)
 		panel := dst[jp*tileCols*kb : (jp+1)*tileCols*kb]
 		switch {
-		case !transB && hasAVX512 && w == tileCols:
+		case transB:
+			if w < tileCols {
+				clear(panel)
+			}
+			transposeInto(b[j0*ldb+p0:], ldb, w, kb, panel, tileCols)
+		case hasAVX512 && w == tileCols:
 			_ = b[(p0+kb-1)*ldb+j0+tileCols-1] // the last element copied
 			packRows32AVX512(&b[p0*ldb+j0], ldb, kb, &panel[0])
-		case !transB:
+		default:
 			for p := range kb {
 				row := panel[p*tileCols : (p+1)*tileCols]
 				copy(row, b[(p0+p)*ldb+j0:(p0+p)*ldb+j0+w])
 				clear(row[w:])
 			}
-		case gather && w == tileCols:
-			_ = b[(j0+tileCols-1)*ldb+p0+kb-1] // the last element read
-			kb16 := kb &^ 15
-			if kb16 > 0 { // 16x16 squares, transposed in registers
-				packTransposed16AVX512(&b[j0*ldb+p0], ldb, kb16/16, &panel[0])
-				packTransposed16AVX512(&b[(j0+16)*ldb+p0], ldb, kb16/16, &panel[16])
-			}
-			if kb16 < kb { // the last columns, gathered
-				packTransposed32AVX512(&b[j0*ldb+p0+kb16], &rows, kb-kb16, &panel[kb16*tileCols])
-			}
-		default:
-			if w < tileCols {
-				clear(panel)
-			}
-			for jj := range w {
-				for p, v := range b[(j0+jj)*ldb+p0 : (j0+jj)*ldb+p0+kb] {
-					panel[p*tileCols+jj] = v
-				}
-			}
+		}
+	}
+}
+
+// transposeInto writes the transpose of b's first n rows and k columns (row
+// stride ldb) into dst (row stride ldd): dst[p*ldd + j] = b[j*ldb + p].
+// Float32 16x16 squares run on AVX-512 (transpose16AVX512), the edges and
+// everything else as a loop.
+func transposeInto[T Float](b []T, ldb, n, k int, dst []T, ldd int) {
+	if n == 0 || k == 0 {
+		return
+	}
+	_ = b[(n-1)*ldb+k-1]
+	_ = dst[(k-1)*ldd+n-1]
+	n16, k16 := 0, 0 // rows below n16 have their first k16 columns done
+	if b32, ok := any(b).([]float32); ok && hasAVX512 && k >= 16 {
+		n16, k16 = n&^15, k&^15
+		d32 := any(dst).([]float32)
+		for j := 0; j < n16; j += 16 {
+			transpose16AVX512(&b32[j*ldb], ldb, k16/16, &d32[j], ldd)
+		}
+	}
+	for j := range n {
+		p0 := 0
+		if j < n16 {
+			p0 = k16
+		}
+		for p, x := range b[j*ldb+p0 : j*ldb+k] {
+			dst[(p0+p)*ldd+j] = x
 		}
 	}
 }
