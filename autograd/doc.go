@@ -24,7 +24,7 @@
 // (StartGEMMAccounting) to see how much of a step is GEMM.
 //
 // Kernels: float32 products run on the package's own GEMM where the CPU has
-// AVX-512 (op(B) packed into 32-column panels, an 8x32 register tile; 5-10%
+// AVX-512 (op(B) packed into 32-column panels, an 8x32 register tile; 8-10%
 // faster than OpenBLAS on a training step's shapes), float64 ones and all
 // products elsewhere on the BLAS. Attention's block products (one side the
 // head width) call the tile kernel directly, reusing transposed blocks; MoE
