@@ -121,7 +121,11 @@ func BenchmarkAttnExpRow(b *testing.B) {
 	for _, impl := range []struct {
 		name string
 		f    func([]float32, float32) float32
-	}{{"attnExpRow32", attnExpRow32}, {"math.Exp", attnMathExpRow32}} {
+	}{
+		{"attnExpRow32", attnExpRow32},
+		{"float64-lanes", func(r []float32, shift float32) float32 { return float32(expSubSumF32(r, r, shift)) }},
+		{"math.Exp", attnMathExpRow32},
+	} {
 		b.Run(impl.name, func(b *testing.B) {
 			for range b.N {
 				copy(row, src)

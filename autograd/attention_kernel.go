@@ -114,16 +114,14 @@ func attnExpRow[T Float](row []T, shift T) T {
 	return sum
 }
 
-// attnExpRow32 replaces each x in row by e^(x-shift) rounded to float32 and
-// returns their sum (see expSubSumF32).
+// attnExpRow32 replaces each x in row by e^(x-shift) in float32 and returns
+// their sum (expSum16).
 func attnExpRow32(row []float32, shift float32) float32 {
-	return float32(expSubSumF32(row, row, shift))
+	return expSum16(row, row, shift)
 }
 
-// attnExp32 returns e^x rounded to float32 (see expSubSumF32).
-func attnExp32(x float32) float32 {
-	return float32(expLane(float64(x)))
-}
+// attnExp32 returns e^x in float32 as attnExpRow32 computes it.
+func attnExp32(x float32) float32 { return expLane32(x) }
 
 // expSubSumF32 sets dst[i] = e^(src[i]-shift) rounded to float32 and returns
 // the sum of the rounded values, accumulated in float64; len(src) >=
