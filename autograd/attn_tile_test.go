@@ -160,6 +160,28 @@ func TestAttnRowKernelsMatchGoLoops(t *testing.T) {
 	}
 }
 
+// TestSgemmTiledAlphaZero: with alpha 0 the tile GEMM scales C by beta and
+// reads neither A nor B, as BLAS does (an Inf in A gives no NaN).
+func TestSgemmTiledAlphaZero(t *testing.T) {
+	if !hasAVX512 {
+		t.Skip("no AVX-512 on this CPU")
+	}
+	m, n, k := 9, 40, 20
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	for i := range a {
+		a[i] = float32(math.Inf(1))
+	}
+	for i := range c {
+		c[i] = float32(i)
+	}
+	sgemmTiled(false, false, m, n, k, 0, a, k, b, n, 0.5, c, n)
+	for i, v := range c {
+		if v != float32(i)*0.5 {
+			t.Fatalf("c[%d] = %v, want %v", i, v, float32(i)*0.5)
+		}
+	}
+}
+
 // TestTransposeInto checks the transpose (16x16 squares on AVX-512, loops at
 // the edges) against its definition, for float32 and float64, over sizes
 // with and without remainders, with strides wider than the rows, and leaves

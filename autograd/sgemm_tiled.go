@@ -41,11 +41,11 @@ func sgemmTiled(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 	if m == 0 || n == 0 {
 		return
 	}
-	if beta != 0 && beta != 1 || k == 0 {
+	if beta != 0 && beta != 1 || k == 0 || alpha == 0 {
 		scaleInPlace(c, beta, m, n, ldc)
 		beta = 1
 	}
-	if k == 0 {
+	if k == 0 || alpha == 0 { // as in BLAS, A and B are not read
 		return
 	}
 	// Every index the kernel reads or writes lies below these.
