@@ -13,10 +13,9 @@ import "sync"
 // The scheme is the usual one, cut to what the kernel needs: op(B) is packed,
 // tiledDepth rows by at most tiledWidth columns at a time, into 32-column
 // panels (contiguous, zero-padded past n) that stay in L2 while every 8-row
-// block of A runs across them; A is
-// read in place, either layout, since the kernel broadcasts it one element at
-// a time. Row and column remainders run the same kernel on a zero-padded
-// copy and keep the part that lies inside C.
+// block of A runs across them; A is read in place, either layout, since the
+// kernel broadcasts it one element at a time. Row and column remainders run
+// the same kernel on a zero-padded copy and keep the part that lies inside C.
 
 // tiledDepth is how many rows of op(B) one pass packs: 256 rows by a
 // 512-column B is 512 KB, well inside L2, and each kernel call's panel is
