@@ -169,13 +169,13 @@ func attnForwardBlock[T Float](d *attnDims, ws *attnScratch[T], q, k, v, out, ls
 	for j0 := 0; j0 < kEnd; j0 += d.bk {
 		nk := min(j0+d.bk, kEnd) - j0
 		// s [nq,nk] = scale · q_blk · k_blkᵀ
-		tileGemm(&ws.kt, false, true, nq, nk, d.dh, T(d.scale), q[rows.off:], rows.stride, k[rows.kv+j0*ks:], ks, 0, s, d.bk)
+		attnGemm(false, true, nq, nk, d.dh, T(d.scale), q[rows.off:], rows.stride, k[rows.kv+j0*ks:], ks, 0, s, d.bk)
 		for r := 0; r < nq; r++ {
 			vis := d.visible(rows.pos0+r*rows.posStep, j0, nk)
 			attnSoftmaxStep(s[r*d.bk:r*d.bk+nk], vis, &m[r], &l[r], acc[r*d.dh:(r+1)*d.dh])
 		}
 		// acc [nq,Dh] += p [nq,nk] · v_blk [nk,Dh]
-		tileGemm[T](nil, false, false, nq, d.dh, nk, 1, s, d.bk, v[rows.kv+j0*ks:], ks, 1, acc, d.dh)
+		attnGemm[T](false, false, nq, d.dh, nk, 1, s, d.bk, v[rows.kv+j0*ks:], ks, 1, acc, d.dh)
 	}
 	for r := 0; r < nq; r++ {
 		inv := 1 / l[r]

@@ -10,7 +10,8 @@ import (
 // attnMaxTile bounds nq*nk*Dh for one block product. OpenBLAS runs products
 // up to this size on the calling thread and larger ones on its thread pool,
 // which measured 2-3 times slower per product while goroutines run blocks side
-// by side on the same cores.
+// by side on the same cores; on the tile GEMM, twice as large blocks (256
+// keys at Dh = 32) measured no faster.
 const attnMaxTile = 1 << 18
 
 // attnGemmMinWork is the product size m*n*k below which block products run as
@@ -36,15 +37,13 @@ func attnBlockSizes(dh int) (bq, bk int) {
 
 // attnScratch is one worker's block buffers.
 type attnScratch[T Float] struct {
-	s   []T         // [rows,cols] scores, then probabilities, then score gradients
-	dp  []T         // [rows,cols] probability gradients
-	acc []T         // [rows,Dh] unnormalised output rows
-	m   []T         // [rows] running row maxima
-	l   []T         // [rows] running row sums
-	kt  tileCopy[T] // [Dh,cols] a key block transposed (tileGemm)
-	vt  tileCopy[T] // [Dh,cols] a value block transposed
-	buf []T         // all of the above
-	dim [3]int      // rows, cols, Dh
+	s   []T    // [rows,cols] scores, then probabilities, then score gradients
+	dp  []T    // [rows,cols] probability gradients
+	acc []T    // [rows,Dh] unnormalised output rows
+	m   []T    // [rows] running row maxima
+	l   []T    // [rows] running row sums
+	buf []T    // all of the above
+	dim [3]int // rows, cols, Dh
 }
 
 // attnScratchPools keep the block buffers between attention calls (float32,
@@ -61,7 +60,6 @@ func getAttnScratch[T Float](rows, cols, dh int) *attnScratch[T] {
 	if ws == nil || ws.dim != dim {
 		ws = newAttnScratch[T](dim)
 	}
-	ws.kt.src, ws.vt.src = nil, nil // the blocks they held may be gone
 	if poisonDirty {
 		for i := range ws.buf {
 			ws.buf[i] = T(math.NaN())
@@ -80,10 +78,8 @@ func attnScratchPool[T Float]() *sync.Pool {
 func newAttnScratch[T Float](dim [3]int) *attnScratch[T] {
 	rows, cols, dh := dim[0], dim[1], dim[2]
 	tile := rows * cols
-	buf := make([]T, 2*tile+rows*dh+2*rows+2*dh*cols)
+	buf := make([]T, 2*tile+rows*dh+2*rows)
 	ws := &attnScratch[T]{buf: buf, dim: dim}
-	ws.kt.buf, buf = buf[:dh*cols], buf[dh*cols:]
-	ws.vt.buf, buf = buf[:dh*cols], buf[dh*cols:]
 	ws.s, buf = buf[:tile], buf[tile:]
 	ws.dp, buf = buf[:tile], buf[tile:]
 	ws.acc, buf = buf[:rows*dh], buf[rows*dh:]
@@ -199,8 +195,9 @@ func expLane(x float64) float64 {
 	return p * math.Float64frombits((math.Float64bits(kb)+1023)<<52)
 }
 
-// attnGemm is gemm for attention blocks: BLAS for large products, loops for
-// small ones.
+// attnGemm is gemm for attention blocks: gemm (the tile GEMM for float32 on
+// AVX-512, one BLAS call otherwise) for all but the smallest products, plain
+// loops for those.
 func attnGemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m*n*k >= attnGemmMinWork {
 		gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -427,7 +424,7 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 	rows := (b*d.h+h)*d.tq + i0 // index of row i0 in lse and delta
 	scale := T(d.scale)
 	s, dp := ws.s, ws.dp
-	tileGemm(&ws.kt, false, true, nq, nk, d.dh, scale, g.q[qoff:], qs, g.k[koff:], ks, 0, s, d.bk)
+	attnGemm(false, true, nq, nk, d.dh, scale, g.q[qoff:], qs, g.k[koff:], ks, 0, s, d.bk)
 	for r := 0; r < nq; r++ {
 		row := s[r*d.bk : r*d.bk+nk]
 		vis := d.visible(d.off+i0+r, j0, nk)
@@ -435,21 +432,21 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 		clear(row[vis:])
 	}
 	if wantKV && g.dv != nil { // dV [nk,Dh] += Pᵀ · dO
-		tileGemm[T](nil, true, false, nk, d.dh, nq, 1, s, d.bk, g.do[qoff:], qs, 1, g.dv[koff:], ks)
+		attnGemm[T](true, false, nk, d.dh, nq, 1, s, d.bk, g.do[qoff:], qs, 1, g.dv[koff:], ks)
 	}
 	needQ, needK := wantQ && g.dq != nil, wantKV && g.dk != nil
 	if !needQ && !needK {
 		return
 	}
-	tileGemm(&ws.vt, false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
+	attnGemm(false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
 	for r := 0; r < nq; r++ {
 		row, dpr := s[r*d.bk:r*d.bk+nk], dp[r*d.bk:r*d.bk+nk]
 		attnScoreGrad(row[:d.visible(d.off+i0+r, j0, nk)], dpr, g.delta[rows+r])
 	}
 	if needQ { // dQ [nq,Dh] += scale · dS · K
-		tileGemm[T](nil, false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)
+		attnGemm[T](false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)
 	}
 	if needK { // dK [nk,Dh] += scale · dSᵀ · Q
-		tileGemm[T](nil, true, false, nk, d.dh, nq, scale, s, d.bk, g.q[qoff:], qs, 1, g.dk[koff:], ks)
+		attnGemm[T](true, false, nk, d.dh, nq, scale, s, d.bk, g.q[qoff:], qs, 1, g.dk[koff:], ks)
 	}
 }

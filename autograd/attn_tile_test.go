@@ -7,17 +7,13 @@ import (
 	"testing"
 )
 
-// TestTileGemm checks the tile kernel route against a float64 product over
-// both layouts of A and B, beta 0 and 1, strided operands, and sizes with
-// row and column remainders (which run as loops).
-func TestTileGemm(t *testing.T) {
-	if !hasAVX512 {
-		t.Skip("no AVX-512 on this CPU")
-	}
-	sizes := [][3]int{{8, 32, 1}, {64, 128, 32}, {128, 32, 64}, {64, 32, 128}, {13, 45, 7}, {9, 33, 32}, {16, 64, 5}}
-	checkFloat32Gemm(t, sizes, []float32{0, 1}, func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-		tileGemm(&tileCopy[float32]{buf: make([]float32, k*n)}, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-	})
+// TestAttnGemm checks attention's block products (the tile GEMM on
+// AVX-512, BLAS elsewhere, loops for the smallest) against a float64 product
+// over both layouts of A and B, beta 0 and 1, strided operands, and sizes
+// with row and column remainders.
+func TestAttnGemm(t *testing.T) {
+	sizes := [][3]int{{8, 32, 1}, {64, 128, 32}, {128, 32, 64}, {64, 32, 128}, {13, 45, 7}, {9, 33, 32}, {16, 64, 5}, {3, 4, 5}}
+	checkFloat32Gemm(t, sizes, []float32{0, 1}, attnGemm[float32])
 }
 
 // TestSgemmTiled checks the packed tile GEMM against a float64 product:

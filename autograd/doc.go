@@ -26,10 +26,10 @@
 // Kernels: float32 products run on the package's own GEMM where the CPU has
 // AVX-512 (op(B) packed into 32-column panels, an 8x32 register tile; 8-10%
 // faster than OpenBLAS on a training step's shapes), float64 ones and all
-// products elsewhere on the BLAS. Attention's block products (one side the
-// head width) call the tile kernel directly, reusing transposed blocks; MoE
-// experts with few rows read their weights into cache in one burst before
-// their GEMM when the experts' weights are too many to stay cached. Every
+// products elsewhere on the BLAS; attention's block products take the same
+// route, and plain loops when they are tiny. MoE experts with few rows read
+// their weights into cache in one burst before their GEMM when the experts'
+// weights are too many to stay cached. Every
 // vector kernel has a Go form, and tests hold the two to the same bits (or,
 // for the products, to a float64 reference).
 //

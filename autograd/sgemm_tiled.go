@@ -17,6 +17,11 @@ import "sync"
 // kernel broadcasts it one element at a time. Row and column remainders run
 // the same kernel on a zero-padded copy and keep the part that lies inside C.
 
+const (
+	tileRows = 8  // rows of C per kernel call (tileKernel8x32)
+	tileCols = 32 // columns of C per kernel call
+)
+
 // tiledDepth is how many rows of op(B) one pass packs: 256 rows by a
 // 512-column B is 512 KB, well inside L2, and each kernel call's panel is
 // 32 KB. Measured against 128 and 512 on the shapes above: best by 1-4%.
