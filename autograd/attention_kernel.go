@@ -133,15 +133,8 @@ func attnExp32(x float32) float32 { return expLane32(x) }
 func expSubSumF32(dst, src []float32, shift float32) float64 {
 	src = src[:len(dst)]
 	i, sum := expSubSum8(dst, src, shift)
-	if tail := len(dst) - i; tail > 0 {
-		var in, out [8]float32
-		copy(in[:], src[i:])
-		for j := tail; j < 8; j++ {
-			in[j] = float32(math.Inf(-1))
-		}
-		_, s := expSubSum8(out[:], in[:], shift)
-		copy(dst[i:], out[:tail])
-		sum += s
+	if i < len(dst) {
+		sum += expPaddedTail(dst[i:], src[i:], shift, 8)
 	}
 	return sum
 }

@@ -170,20 +170,19 @@ func packPanels(transB bool, b []float32, ldb, p0, kb, n int, dst []float32) {
 
 // transposeInto writes the transpose of b's first n rows and k columns (row
 // stride ldb) into dst (row stride ldd): dst[p*ldd + j] = b[j*ldb + p].
-// Float32 16x16 squares run on AVX-512 (transpose16AVX512), the edges and
-// everything else as a loop.
-func transposeInto[T Float](b []T, ldb, n, k int, dst []T, ldd int) {
+// 16x16 squares run on AVX-512 (transpose16AVX512), the edges and everything
+// else as a loop.
+func transposeInto(b []float32, ldb, n, k int, dst []float32, ldd int) {
 	if n == 0 || k == 0 {
 		return
 	}
 	_ = b[(n-1)*ldb+k-1]
 	_ = dst[(k-1)*ldd+n-1]
 	n16, k16 := 0, 0 // rows below n16 have their first k16 columns done
-	if b32, ok := any(b).([]float32); ok && hasAVX512 && k >= 16 {
+	if hasAVX512 && k >= 16 {
 		n16, k16 = n&^15, k&^15
-		d32 := any(dst).([]float32)
 		for j := 0; j < n16; j += 16 {
-			transpose16AVX512(&b32[j*ldb], ldb, k16/16, &d32[j], ldd)
+			transpose16AVX512(&b[j*ldb], ldb, k16/16, &dst[j], ldd)
 		}
 	}
 	for j := range n {
