@@ -12,9 +12,10 @@ import (
 //
 // Go owns the cores: each part runs single-threaded (gemmSerial; the BLAS
 // gets SetBLASThreads(1) at start-up) and a large product is split into row
-// (or column) blocks of C that the cores claim (SplitRange, gemmChunks). A BLAS with its own thread pool
-// beside Go's scheduler oversubscribes the cores and spins; this way kernels
-// that are not GEMM parallelise the same way and nothing fights.
+// (or column) blocks of C that the cores claim (SplitRange, gemmChunks). A
+// BLAS with its own thread pool beside Go's scheduler oversubscribes the
+// cores and spins; this way kernels that are not GEMM parallelise the same
+// way and nothing fights.
 func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return

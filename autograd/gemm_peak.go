@@ -8,7 +8,8 @@ import (
 
 // GEMMPeak measures this machine's float32 GEMM rate in GFLOP/s on n×n
 // products, each way for about d: through the package's own route (the
-// product split across cores, single-threaded BLAS in each part) and as one
+// product split across cores, each part on one core: the tile GEMM on
+// AVX-512, the BLAS single-threaded elsewhere) and as one
 // BLAS call on the BLAS's own threads, one per core, sharing their packed
 // panels. It returns the better: MFU figures are taken against what the
 // machine can do, not against what moetrain happens to reach.

@@ -24,7 +24,7 @@ func newBenchCommand() *cobra.Command {
 model on random tokens. Model FLOPs per token = 6 x active matmul parameters (router and LM head
 included) + 12 x n_layers x seq_len x d_model. MFU is against a float32 GEMM peak measured here.
 It also says where the time goes: the milliseconds per step of the forward pass, the backward
-pass and the optimizer; the share of core time inside BLAS GEMMs and their rate per core, the
+pass and the optimizer; the share of core time inside GEMMs and their rate per core, the
 milliseconds per step spent on everything else, and the tokens/s that the GEMMs alone would allow
 (the ceiling for any tool that runs the same GEMMs).`,
 		Example: `  moetrain bench --config small --steps 20
