@@ -7,10 +7,10 @@ import (
 
 // BenchmarkAttentionTileVsBLAS times forward plus backward causal attention
 // at the head widths of the tiny and small presets with the AVX-512 tile
-// kernels (block products, row maxima, score gradients) and without them
-// (block products on BLAS, rows as Go loops), alternating within each
-// iteration so that both see the same machine; it reports microseconds per
-// pass for each.
+// kernels (block products, row maxima, exponentials, score gradients) and
+// without them (block products on BLAS, rows as Go loops), alternating
+// within each iteration so that both see the same machine; it reports
+// microseconds per pass for each.
 func BenchmarkAttentionTileVsBLAS(b *testing.B) {
 	for _, c := range []attnCase{{16, 256, 256, 8, 4, 32, true}, {8, 128, 128, 4, 4, 32, true}} {
 		b.Run(c.String(), func(b *testing.B) {
