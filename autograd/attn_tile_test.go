@@ -25,6 +25,11 @@ func TestSgemmTiled(t *testing.T) {
 	}
 	sizes := [][3]int{{1, 1, 1}, {7, 31, 3}, {8, 32, 256}, {9, 33, 257}, {17, 65, 600}, {64, 100, 513}, {3, 200, 40}, {40, 3, 70}, {9, 530, 300}, {3, 1100, 17}}
 	checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, sgemmTiled)
+	t.Run("packed", func(t *testing.T) { // a plain B packed as well, the in-place route's reference
+		packPlainB = true
+		defer func() { packPlainB = false }()
+		checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, sgemmTiled)
+	})
 }
 
 // checkFloat32Gemm runs gemm, a float32 C = alpha·op(A)·op(B) + beta·C, on

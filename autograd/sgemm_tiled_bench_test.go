@@ -61,3 +61,57 @@ func BenchmarkSgemmTiledVsBLAS(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSgemmTiledInPlaceB times the tile GEMM with a plain B read in
+// place against the same product with B packed into panels (packPlainB),
+// alternately in each iteration, on one core: with B cycling through 32 MB of
+// matrices ("cold", as an expert's weight comes in from memory; each route
+// on a B the other has not just read) and with one B that stays in cache
+// ("cached", as an output gradient just written). A and C stay cached. It
+// reports each route's mean GFLOP/s and their ratio.
+func BenchmarkSgemmTiledInPlaceB(b *testing.B) {
+	if !hasAVX512 {
+		b.Skip("no AVX-512 on this CPU")
+	}
+	for _, s := range [][3]int{{64, 512, 256}, {128, 256, 512}, {128, 512, 256}, {512, 256, 512}, {2048, 256, 256}, {128, 1024, 256}, {512, 4096, 256}} {
+		m, n, k := s[0], s[1], s[2]
+		rng := rand.New(rand.NewPCG(1, 2))
+		fill := func(x []float32) []float32 {
+			for i := range x {
+				x[i] = float32(rng.NormFloat64())
+			}
+			return x
+		}
+		bs := make([][]float32, max(3, (32<<20)/(4*k*n))|1) // an odd count: the routes take turns on each
+		for i := range bs {
+			bs[i] = fill(make([]float32, k*n))
+		}
+		a, c := fill(make([]float32, m*k)), make([]float32, m*n)
+		for _, cold := range []bool{true, false} {
+			name := fmt.Sprintf("M=%d,N=%d,K=%d,B=cached", m, n, k)
+			if cold {
+				name = fmt.Sprintf("M=%d,N=%d,K=%d,B=cold", m, n, k)
+			}
+			b.Run(name, func(b *testing.B) {
+				defer func() { packPlainB = false }()
+				var took [2]time.Duration
+				for it := range b.N {
+					for i, packed := range []bool{false, true} {
+						bm := bs[0]
+						if cold {
+							bm = bs[(2*it+i)%len(bs)]
+						}
+						packPlainB = packed
+						start := time.Now()
+						sgemmTiled(false, false, m, n, k, 1, a, k, bm, n, 0, c, n)
+						took[i] += time.Since(start)
+					}
+				}
+				flops := 2 * float64(m*n*k) * float64(b.N)
+				b.ReportMetric(flops/took[0].Seconds()/1e9, "inplace-GFLOP/s")
+				b.ReportMetric(flops/took[1].Seconds()/1e9, "packed-GFLOP/s")
+				b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "packed/inplace")
+			})
+		}
+	}
+}
