@@ -68,8 +68,9 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 	g := Grads[T](out)
 	av, bv := Values[T](a), Values[T](b)
 	ia, ib := p.inner()
+	tookG := false                                            // a's gradient is g itself
 	if a.requiresGrad && k != ewMul && a.Len() == out.Len() { // da += g
-		gradAddInto(tp, a, g, 1)
+		tookG = gradAddInto(tp, a, g, 1, true)
 	} else if a.requiresGrad {
 		ga := gradOf[T](tp, a)
 		p.each(p.disjoint(p.sa), func(o, oa, ob, m int) {
@@ -85,7 +86,7 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 		if k == ewSub {
 			sign = -1
 		}
-		gradAddInto(tp, b, g, sign)
+		gradAddInto(tp, b, g, sign, !tookG)
 	} else if b.requiresGrad {
 		gb := gradOf[T](tp, b)
 		p.each(p.disjoint(p.sb), func(o, oa, ob, m int) {
@@ -104,7 +105,7 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 func ewScaleOp[T Float](tp *Tape, x, out *Tensor, s float64) {
 	xv, ov, c := Values[T](x), Values[T](out), T(s)
 	parallelFor(len(ov), 1, func(lo, hi int) { ewScaleRow(ov[lo:hi], xv[lo:hi], c) })
-	tp.record(out, func() { gradAddInto(tp, x, Grads[T](out), c) }, x)
+	tp.record(out, func() { gradAddInto(tp, x, Grads[T](out), c, true) }, x)
 }
 
 // ewAddRow sets o[j] = a[j*ia] + b[j*ib]; each stride is 0 or 1.

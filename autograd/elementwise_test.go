@@ -297,3 +297,41 @@ func TestPassThroughGradientsWriteThenAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestPassThroughGradientsLent checks the gradients that Add, Sub, Scale by 1
+// and Reshape hand on without copying (an intermediate takes its output's
+// gradient buffer): a sum of two intermediates, an intermediate added to
+// itself, a difference, and a chain of them, over several passes of one
+// tape, so that a lent buffer the pool took back twice would be handed out
+// twice and corrupt a later pass's values or gradients.
+func TestPassThroughGradientsLent(t *testing.T) {
+	for _, dt := range []DType{Float64, Float32} {
+		x := New(dt, 2, 6)
+		x.SetRequiresGrad(true)
+		for i := range 12 {
+			x.Set(i, float64(i+1))
+		}
+		tp := NewTape()
+		for pass := 1; pass <= 3; pass++ {
+			x.ZeroGrad()
+			a, b := tp.Scale(x, 2), tp.Scale(x, 3) // intermediates without gradients
+			s := tp.Add(a, b)                      // 5x: a takes the gradient, b copies it
+			d := tp.Sub(tp.Scale(s, 1), a)         // 3x
+			twice := tp.Add(d, d)                  // 6x, d added to itself
+			y := tp.Reshape(tp.Add(twice, s), 12)  // 11x
+			loss := tp.Sum(tp.Mul(y, y))           // 121 Σx², d/dx = 242x
+			if err := tp.Backward(loss); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := loss.Item(), 121.0*650; got != want { // Σ_{i=1}^{12} i² = 650
+				t.Fatalf("%v pass %d: loss %v, want %v", dt, pass, got, want)
+			}
+			for i := range 12 {
+				if g, want := x.GradAt(i), 242*float64(i+1); g != want {
+					t.Fatalf("%v pass %d: grad[%d] = %v, want %v", dt, pass, i, g, want)
+				}
+			}
+			tp.Reset()
+		}
+	}
+}

@@ -122,11 +122,13 @@ func (p *bufferPool) put64(b []float64) {
 	p.free64[cap(b)] = append(p.free64[cap(b)], b)
 }
 
-// put releases t's gradient, and its value unless t is a view, then clears t
-// so that use after release fails loudly.
+// put releases t's gradient unless borrowed, and its value unless t is a
+// view, then clears t so that use after release fails loudly.
 func (p *bufferPool) put(t *Tensor) {
-	p.put32(t.g32)
-	p.put64(t.g64)
+	if !t.gradView {
+		p.put32(t.g32)
+		p.put64(t.g64)
+	}
 	if !t.isView() {
 		p.put32(t.f32)
 		p.put64(t.f64)

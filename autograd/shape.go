@@ -9,9 +9,9 @@ import "fmt"
 func (tp *Tape) Reshape(x *Tensor, shape ...int) *Tensor {
 	v := tp.view(x, shapeResolve(x, shape)...)
 	if x.dtype == Float64 {
-		tp.record(v, func() { gradAddInto(tp, x, Grads[float64](v), 1) }, x)
+		tp.record(v, func() { gradAddInto(tp, x, Grads[float64](v), 1, true) }, x)
 	} else {
-		tp.record(v, func() { gradAddInto(tp, x, Grads[float32](v), 1) }, x)
+		tp.record(v, func() { gradAddInto(tp, x, Grads[float32](v), 1, true) }, x)
 	}
 	return v
 }
@@ -43,8 +43,16 @@ func shapeResolve(x *Tensor, shape []int) []int {
 
 // gradAddInto adds c·g to x's gradient, g having x's size, on all cores for
 // large sizes. A gradient that is still logically zero (fresh from the pool
-// or stale) is written, not cleared and added to.
-func gradAddInto[T Float](tp *Tape, x *Tensor, g []T, c T) {
+// or stale) is written, not cleared and added to. With donate, c = 1 and x
+// an intermediate without a gradient yet, g itself becomes x's gradient and
+// nothing is copied: g must be the gradient of the op's output, whose
+// backward is running and which nothing reads afterwards. It reports whether
+// it took g, which may then be given to no other tensor.
+func gradAddInto[T Float](tp *Tape, x *Tensor, g []T, c T, donate bool) bool {
+	if donate && c == 1 && x.pooled && !x.HasGrad() {
+		borrowGrad(x, g)
+		return true
+	}
 	d, beta := gradForOverwrite[T](tp, x)
 	parallelFor(len(g), 1, func(lo, hi int) {
 		if beta == 0 {
@@ -53,6 +61,7 @@ func gradAddInto[T Float](tp *Tape, x *Tensor, g []T, c T) {
 		}
 		ewAxpyRow(d[lo:hi], 1, g[lo:hi], c)
 	})
+	return false
 }
 
 // Transpose returns a copy of x with its axes permuted: output axis i is input

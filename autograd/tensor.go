@@ -38,6 +38,7 @@ type Tensor struct {
 	requiresGrad bool
 	pooled       bool // buffers owned by a Tape's pool
 	view         bool // value buffer borrowed from another tensor
+	gradView     bool // gradient buffer borrowed from another tensor (borrowGrad)
 	// gradStale marks the gradient buffer as logically zero without having
 	// cleared it: ZeroGrad is O(1), and the first kernel to touch the
 	// gradient either overwrites it (GEMMs with beta = 0) or clears it.
@@ -279,6 +280,18 @@ func Grads[T Float](t *Tensor) []T {
 		t.g32 = make([]float32, len(t.f32))
 	}
 	return any(t.g32).([]T)
+}
+
+// borrowGrad makes g, another intermediate's gradient buffer, t's gradient
+// without copying it; the pool takes it back from its owner alone.
+func borrowGrad[T Float](t *Tensor, g []T) {
+	switch g := any(g).(type) {
+	case []float32:
+		t.g32 = g
+	case []float64:
+		t.g64 = g
+	}
+	t.gradView = true
 }
 
 // isView reports whether t borrows its value buffer.
