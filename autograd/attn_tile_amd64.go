@@ -1,11 +1,13 @@
 package autograd
 
 // tileKernel8x32 is one 8x32 block of C = alpha·A·B (+ C when accumulate),
-// A read as a[r*ars + p*acs], B and C by rows (attn_tile_amd64.s). The
-// caller checks every index it touches.
+// A read as a[r*ars + p*acs], B and C by rows (attn_tile_amd64.s). It
+// prefetches two cache lines at pf + s·pfStride for s < pfSteps, and the
+// 8x32 block of C at cNext unless nil. The caller checks every index it
+// reads or writes; prefetched addresses need not be valid.
 //
 //go:noescape
-func tileKernel8x32(k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32, accumulate bool)
+func tileKernel8x32(k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32, accumulate bool, pf *float32, pfStride, pfSteps int, cNext *float32)
 
 //go:noescape
 func rowMaxAVX512(p *float32, n int, m float32) float32

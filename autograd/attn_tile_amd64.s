@@ -1,6 +1,6 @@
 #include "textflag.h"
 
-// func tileKernel8x32(k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32, accumulate bool)
+// func tileKernel8x32(k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32, accumulate bool, pf *float32, pfStride, pfSteps int, cNext *float32)
 //
 // An 8x32 block of C = alpha·A·B (+ C when accumulate): for rows r < 8 and
 // columns j < 32,
@@ -11,72 +11,127 @@
 // Strides are in elements. A is read one element at a time (broadcast), so
 // either of its layouts serves; B's and C's rows are contiguous. Z0-Z15 hold
 // the 8x32 accumulators, row r in Z(2r) and Z(2r+1).
-TEXT ·tileKernel8x32(SB), NOSPLIT, $0-69
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ ars+16(FP), DX
-	MOVQ acs+24(FP), R8
-	MOVQ b+32(FP), BX
-	MOVQ ldb+40(FP), R9
-	MOVQ c+48(FP), R10
+//
+// While it computes, it asks for what the caller's next calls will read, so
+// that those find it in cache: the two cache lines at pf, pf + pfStride, ...
+// (pfSteps of them, one pair per step of the first pfSteps steps of p;
+// prefetches never fault, so they may run past an operand's end), and, when
+// cNext is not nil, the next 8x32 block of C (its 16 lines, for writing).
+TEXT ·tileKernel8x32(SB), NOSPLIT, $0-104
 	MOVQ ldc+56(FP), R12
-	SHLQ $2, DX
-	SHLQ $2, R8
-	SHLQ $2, R9
 	SHLQ $2, R12
-	LEAQ (DX)(DX*2), R11 // 3 rows of A
-	LEAQ (SI)(DX*4), DI  // row 4 of A
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
+	MOVQ cNext+96(FP), R11
+	TESTQ R11, R11
+	JZ    steps
+
+// PREFETCHW (R11) and 64(R11), encoded by hand (the assembler lacks the
+// mnemonic), then the next row.
+#define PREFETCHW_ROW \
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x0B; \
+	BYTE $0x41; BYTE $0x0F; BYTE $0x0D; BYTE $0x4B; BYTE $0x40; \
+	ADDQ R12, R11
+
+	PREFETCHW_ROW
+	PREFETCHW_ROW
+	PREFETCHW_ROW
+	PREFETCHW_ROW
+	PREFETCHW_ROW
+	PREFETCHW_ROW
+	PREFETCHW_ROW
+	PREFETCHW_ROW
+
+steps:
+	// CX = the steps that prefetch, min(pfSteps, k); k+0(FP) = the rest.
+	MOVQ    k+0(FP), CX
+	MOVQ    pfSteps+88(FP), AX
+	CMPQ    AX, CX
+	CMOVQGT CX, AX
+	SUBQ    AX, CX
+	MOVQ    CX, k+0(FP)
+	MOVQ    AX, CX
+	MOVQ    pf+72(FP), R13
+	MOVQ    pfStride+80(FP), AX
+	SHLQ    $2, AX
+	MOVQ    a+8(FP), SI
+	MOVQ    ars+16(FP), DX
+	MOVQ    acs+24(FP), R8
+	MOVQ    b+32(FP), BX
+	MOVQ    ldb+40(FP), R9
+	MOVQ    c+48(FP), R10
+	SHLQ    $2, DX
+	SHLQ    $2, R8
+	SHLQ    $2, R9
+	LEAQ    (DX)(DX*2), R11 // 3 rows of A
+	LEAQ    (SI)(DX*4), DI  // row 4 of A
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+
+// One step p: the outer product of A's column p and B's row p.
+#define STEP \
+	VMOVUPS      (BX), Z16; \
+	VMOVUPS      64(BX), Z17; \
+	VBROADCASTSS (SI), Z18; \
+	VBROADCASTSS (SI)(DX*1), Z19; \
+	VBROADCASTSS (SI)(DX*2), Z20; \
+	VBROADCASTSS (SI)(R11*1), Z21; \
+	VFMADD231PS  Z16, Z18, Z0; \
+	VFMADD231PS  Z17, Z18, Z1; \
+	VFMADD231PS  Z16, Z19, Z2; \
+	VFMADD231PS  Z17, Z19, Z3; \
+	VFMADD231PS  Z16, Z20, Z4; \
+	VFMADD231PS  Z17, Z20, Z5; \
+	VFMADD231PS  Z16, Z21, Z6; \
+	VFMADD231PS  Z17, Z21, Z7; \
+	VBROADCASTSS (DI), Z22; \
+	VBROADCASTSS (DI)(DX*1), Z23; \
+	VBROADCASTSS (DI)(DX*2), Z24; \
+	VBROADCASTSS (DI)(R11*1), Z25; \
+	VFMADD231PS  Z16, Z22, Z8; \
+	VFMADD231PS  Z17, Z22, Z9; \
+	VFMADD231PS  Z16, Z23, Z10; \
+	VFMADD231PS  Z17, Z23, Z11; \
+	VFMADD231PS  Z16, Z24, Z12; \
+	VFMADD231PS  Z17, Z24, Z13; \
+	VFMADD231PS  Z16, Z25, Z14; \
+	VFMADD231PS  Z17, Z25, Z15; \
+	ADDQ         R8, SI; \
+	ADDQ         R8, DI; \
+	ADDQ         R9, BX
+
 	TESTQ CX, CX
-	JLE   store
+	JZ    rest
+
+prefetching:
+	PREFETCHT0 (R13)
+	PREFETCHT0 64(R13)
+	ADDQ       AX, R13
+	STEP
+	DECQ       CX
+	JNZ        prefetching
+
+rest:
+	MOVQ  k+0(FP), CX
+	TESTQ CX, CX
+	JZ    store
 
 loop:
-	VMOVUPS      (BX), Z16
-	VMOVUPS      64(BX), Z17
-	VBROADCASTSS (SI), Z18
-	VBROADCASTSS (SI)(DX*1), Z19
-	VBROADCASTSS (SI)(DX*2), Z20
-	VBROADCASTSS (SI)(R11*1), Z21
-	VFMADD231PS  Z16, Z18, Z0
-	VFMADD231PS  Z17, Z18, Z1
-	VFMADD231PS  Z16, Z19, Z2
-	VFMADD231PS  Z17, Z19, Z3
-	VFMADD231PS  Z16, Z20, Z4
-	VFMADD231PS  Z17, Z20, Z5
-	VFMADD231PS  Z16, Z21, Z6
-	VFMADD231PS  Z17, Z21, Z7
-	VBROADCASTSS (DI), Z22
-	VBROADCASTSS (DI)(DX*1), Z23
-	VBROADCASTSS (DI)(DX*2), Z24
-	VBROADCASTSS (DI)(R11*1), Z25
-	VFMADD231PS  Z16, Z22, Z8
-	VFMADD231PS  Z17, Z22, Z9
-	VFMADD231PS  Z16, Z23, Z10
-	VFMADD231PS  Z17, Z23, Z11
-	VFMADD231PS  Z16, Z24, Z12
-	VFMADD231PS  Z17, Z24, Z13
-	VFMADD231PS  Z16, Z25, Z14
-	VFMADD231PS  Z17, Z25, Z15
-	ADDQ         R8, SI
-	ADDQ         R8, DI
-	ADDQ         R9, BX
-	DECQ         CX
-	JNZ          loop
+	STEP
+	DECQ CX
+	JNZ  loop
 
 store:
 	VBROADCASTSS alpha+64(FP), Z26

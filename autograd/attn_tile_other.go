@@ -2,7 +2,7 @@
 
 package autograd
 
-func tileKernel8x32(k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32, accumulate bool) {
+func tileKernel8x32(k int, a *float32, ars, acs int, b *float32, ldb int, c *float32, ldc int, alpha float32, accumulate bool, pf *float32, pfStride, pfSteps int, cNext *float32) {
 	panic("autograd: no tile kernel on this architecture")
 }
 

@@ -34,6 +34,14 @@ const tiledDepth = 256
 // panels streamed from memory for every 8 rows of A); OpenBLAS 108.
 const tiledWidth = 512
 
+// lineFloats is how many float32 one cache line holds.
+const lineFloats = 16
+
+// tilePrefetch lets the kernel ask for the operands of the calls after it
+// (sgemmColumns); off, it is the reference the prefetching is measured
+// against.
+var tilePrefetch = true
+
 // packPlainB packs a plain B's full panels too, as a transposed B's: the
 // reference the in-place route is tested and benchmarked against.
 var packPlainB = false
@@ -132,17 +140,44 @@ func sgemmColumns(bufp *[]float32, transA, transB bool, m, n, k int, alpha float
 			packPanels(transB, b[bOff:], ldb, p0, kb, n-jPacked, bp)
 		}
 		acc := beta == 1 || p0 > 0
+		full := n / tileCols // panels whose tiles the kernel writes into C itself
 		for i := 0; i < m8; i += tileRows {
 			ai := &a[i*ars+p0*acs]
+			next := i + tileRows // the next row block
 			for jp := range panels {
 				j := jp * tileCols
 				pb, pld := panel(jp)
-				if j+tileCols <= n {
-					tileKernel8x32(kb, ai, ars, acs, pb, pld, &c[i*ldc+j], ldc, alpha, acc)
+				if j+tileCols > n {
+					tileKernel8x32(kb, ai, ars, acs, pb, pld, &tile[0], tileCols, alpha, false, nil, 0, 0, nil)
+					addTile(tile, tileRows, n-j, c[i*ldc+j:], ldc, acc)
 					continue
 				}
-				tileKernel8x32(kb, ai, ars, acs, pb, pld, &tile[0], tileCols, alpha, false)
-				addTile(tile, tileRows, n-j, c[i*ldc+j:], ldc, acc)
+				// While the kernel computes, it asks for what the next calls
+				// read: the next tile of C; in the first row block, a plain
+				// B's next panel (read in place, so still in memory); after
+				// it, the next row block of A, a row per call (transposed, all
+				// of it in the first call). With A, B and C in memory, one
+				// core (BenchmarkSgemmTiledPrefetch): 1.03-1.09× the rate
+				// without on small's expert and projection shapes, 1.7× on
+				// an attention block's 64×128×32.
+				var cNext, pf *float32
+				pfStride, pfSteps := 0, 0
+				if jp+1 < full {
+					cNext = &c[i*ldc+j+tileCols]
+				} else if next < m8 {
+					cNext = &c[next*ldc]
+				}
+				switch {
+				case !tilePrefetch:
+					cNext = nil
+				case i == 0 && jp+1 < firstPacked:
+					pf, pfStride, pfSteps = &b[p0*ldb+j+tileCols], ldb, kb
+				case next < m8 && transA && jp == 0:
+					pf, pfStride, pfSteps = &a[p0*lda+next], lda, kb
+				case next < m8 && !transA && jp < tileRows:
+					pf, pfStride, pfSteps = &a[(next+jp)*lda+p0], 2*lineFloats, (kb+2*lineFloats-1)/(2*lineFloats)
+				}
+				tileKernel8x32(kb, ai, ars, acs, pb, pld, &c[i*ldc+j], ldc, alpha, acc, pf, pfStride, pfSteps, cNext)
 			}
 		}
 		if m8 == m {
@@ -157,7 +192,7 @@ func sgemmColumns(bufp *[]float32, transA, transB bool, m, n, k int, alpha float
 		for jp := range panels {
 			j := jp * tileCols
 			pb, pld := panel(jp)
-			tileKernel8x32(kb, &ap[0], 1, tileRows, pb, pld, &tile[0], tileCols, alpha, false)
+			tileKernel8x32(kb, &ap[0], 1, tileRows, pb, pld, &tile[0], tileCols, alpha, false, nil, 0, 0, nil)
 			addTile(tile, m-m8, min(tileCols, n-j), c[m8*ldc+j:], ldc, acc)
 		}
 	}
