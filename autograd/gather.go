@@ -31,6 +31,74 @@ func (tp *Tape) ScatterAddRows(src *Tensor, idx []int32, n int) *Tensor {
 	return out
 }
 
+// ScatterAddRowsWeighted returns out [n, ...] with out[idx[i]] += w[i]·src[i]
+// for every row i of src [M, ...], w holding one weight per row (M elements,
+// any shape): ScatterAddRows(Mul(src, w as [M, 1]), idx, n) in one pass, with
+// the same result bit for bit. It is MoE's combine step (each expert output
+// row weighted by its routing weight and summed into its token), and it
+// saves the weighted copy of src and its gradient. idx is kept for Backward
+// and must not change before it. It panics as ScatterAddRows does, and when
+// w's dtype differs from src's or w has not M elements.
+func (tp *Tape) ScatterAddRowsWeighted(src, w *Tensor, idx []int32, n int) *Tensor {
+	mustSameDType("ScatterAddRowsWeighted", src, w)
+	if len(src.shape) == 0 || len(idx) != src.shape[0] || w.Len() != len(idx) || n < 0 {
+		panic(fmt.Sprintf("autograd.ScatterAddRowsWeighted: src %v and weights %v with %d indices into %d rows", src.shape, w.shape, len(idx), n))
+	}
+	nnCheckIndex("ScatterAddRowsWeighted", idx, n)
+	out := tp.alloc(src.dtype, append([]int{n}, src.shape[1:]...)...)
+	d := nnRowWidth(src)
+	if src.dtype == Float64 {
+		nnScatterAddWeightedOp[float64](tp, src, w, out, idx, d)
+	} else {
+		nnScatterAddWeightedOp[float32](tp, src, w, out, idx, d)
+	}
+	return out
+}
+
+func nnScatterAddWeightedOp[T Float](tp *Tape, src, w, out *Tensor, idx []int32, d int) {
+	sv, wv := Values[T](src), Values[T](w)
+	nnScatterAdd(Values[T](out), sv, wv, idx, d, out.shape[0])
+	tp.record(out, func() {
+		g := Grads[T](out)
+		var dsrc, dw []T
+		beta := T(1)
+		if src.requiresGrad {
+			dsrc, beta = gradForOverwrite[T](tp, src)
+		}
+		if w.requiresGrad {
+			dw = gradOf[T](tp, w)
+		}
+		// Row i reads row idx[i] of g once for both gradients:
+		// dsrc[i] = w[i]·g[idx[i]] (written over a still-zero gradient) and
+		// dw[i] += Σ_j g[idx[i], j]·src[i, j], summed in j order as Mul's
+		// backward sums it.
+		parallelFor(len(idx), d, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				gr := g[int(idx[i])*d:][:d]
+				if dsrc != nil {
+					o, wi := dsrc[i*d:][:d], wv[i]
+					if beta == 0 {
+						for j, v := range gr {
+							o[j] = v * wi
+						}
+					} else {
+						for j, v := range gr {
+							o[j] += T(v * wi)
+						}
+					}
+				}
+				if dw != nil {
+					var acc T
+					for j, v := range sv[i*d:][:d] {
+						acc += T(gr[j] * v)
+					}
+					dw[i] += acc
+				}
+			}
+		})
+	}, src, w)
+}
+
 // TakeAlongLastAxis picks K elements from each row of x [..., C]: with R
 // rows, idx holds R*K column indices (row-major [R, K]) and out[r, k] =
 // x[r, idx[r*K+k]], shape [..., K]. Columns may repeat within a row. idx is
@@ -79,12 +147,12 @@ func (tp *Tape) nnGatherRows(op string, x *Tensor, idx []int32) *Tensor {
 func nnGatherRowsOp[T Float](tp *Tape, x, out *Tensor, idx []int32, d int) {
 	nnGather(Values[T](out), Values[T](x), idx, d, false)
 	tp.record(out, func() {
-		nnScatterAdd(gradOf[T](tp, x), Grads[T](out), idx, d, x.shape[0])
+		nnScatterAdd(gradOf[T](tp, x), Grads[T](out), nil, idx, d, x.shape[0])
 	}, x)
 }
 
 func nnScatterAddRowsOp[T Float](tp *Tape, src, out *Tensor, idx []int32, d int) {
-	nnScatterAdd(Values[T](out), Values[T](src), idx, d, out.shape[0])
+	nnScatterAdd(Values[T](out), Values[T](src), nil, idx, d, out.shape[0])
 	tp.record(out, func() {
 		// Row i of src's gradient is row idx[i] of out's: one gather, which
 		// writes a still-zero gradient and adds to any other.
@@ -137,11 +205,13 @@ func nnGather[T Float](dst, src []T, idx []int32, d int, add bool) {
 	})
 }
 
-// nnScatterAdd adds src[i] to dst[idx[i]] for each i, rows of width d, dst
-// with n rows. Each worker owns a range of destination rows and walks all of
-// idx in order, so every row sums its sources in index order whatever the
-// number of workers: the result is deterministic and race-free.
-func nnScatterAdd[T Float](dst, src []T, idx []int32, d, n int) {
+// nnScatterAdd adds src[i], times w[i] unless w is nil, to dst[idx[i]] for
+// each i, rows of width d, dst with n rows. Each worker owns a range of
+// destination rows and walks all of idx in order, so every row sums its
+// sources in index order whatever the number of workers: the result is
+// deterministic and race-free. Each product is rounded before it is added
+// (no fused multiply-add), as a separate Mul would round it.
+func nnScatterAdd[T Float](dst, src, w []T, idx []int32, d, n int) {
 	if n == 0 || d == 0 {
 		return
 	}
@@ -151,8 +221,15 @@ func nnScatterAdd[T Float](dst, src []T, idx []int32, d, n int) {
 				continue
 			}
 			s, o := src[i*d:][:d], dst[int(r)*d:][:d]
+			if w == nil {
+				for j, v := range s {
+					o[j] += v
+				}
+				continue
+			}
+			wi := w[i]
 			for j, v := range s {
-				o[j] += v
+				o[j] += T(v * wi)
 			}
 		}
 	})

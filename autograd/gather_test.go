@@ -30,6 +30,86 @@ func TestGatherScatterGrad(t *testing.T) {
 	}
 }
 
+func TestScatterAddRowsWeightedGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range []struct {
+		name   string
+		shape  []int // src
+		wShape []int
+		idx    []int32
+		n      int
+	}{
+		{"one row", []int{1, 1}, []int{1}, []int32{0}, 1},
+		{"repeats, [M,1] weights", []int{5, 3}, []int{5, 1}, []int32{0, 4, 4, 2, 0}, 5},
+		{"odd width, empty row", []int{3, 7}, []int{3}, []int32{2, 2, 1}, 4},
+		{"3-D rows", []int{4, 2, 3}, []int{4}, []int32{3, 0, 3, 1}, 6},
+	} {
+		f := func(tp *Tape, in []*Tensor) *Tensor { return tp.ScatterAddRowsWeighted(in[0], in[1], tc.idx, tc.n) }
+		checkOp(t, "ScatterAddRowsWeighted "+tc.name, f, param(rng, tc.shape...), param(rng, tc.wShape...))
+	}
+}
+
+// TestScatterAddRowsWeightedMatchesUnfused holds the fused op to the
+// composition it replaces, ScatterAddRows(Mul(src, w)), in float32: the
+// same values and gradients to the bit (summation orders included), with a
+// second pass over the same leaves accumulating into their gradients, with
+// only one of the two inputs requiring a gradient, and with src a leaf (its
+// gradient added to) or an intermediate (its fresh gradient written).
+func TestScatterAddRowsWeightedMatchesUnfused(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	m, d, n := 600, 67, 170 // large enough to split across cores
+	idx := make([]int32, m)
+	for i := range idx {
+		idx[i] = int32(rng.IntN(n))
+	}
+	head := RandN(rng, 1, n*d) // weights the output's rows in the loss
+	for _, grads := range [][3]bool{{true, true, false}, {true, false, false}, {false, true, false}, {true, true, true}} {
+		run := func(fused bool) (*Tensor, *Tensor, *Tensor) {
+			src, w := RandN(rand.New(rand.NewPCG(1, 2)), 1, m, d), RandN(rand.New(rand.NewPCG(3, 4)), 1, m, 1)
+			src, w = nnAs(src, Float32), nnAs(w, Float32)
+			src.SetRequiresGrad(grads[0])
+			w.SetRequiresGrad(grads[1])
+			var out *Tensor
+			for range 2 {
+				tp := NewTape()
+				x := src
+				if grads[2] {
+					x = tp.Scale(src, 0.5)
+				}
+				if fused {
+					out = tp.ScatterAddRowsWeighted(x, w, idx, n)
+				} else {
+					out = tp.ScatterAddRows(tp.Mul(x, w), idx, n)
+				}
+				loss := tp.Sum(tp.Mul(tp.Reshape(out, n*d), nnAs(head, Float32)))
+				if err := tp.Backward(loss); err != nil {
+					t.Fatal(err)
+				}
+				out = out.Clone()
+				tp.Reset()
+			}
+			return out, src, w
+		}
+		got, gs, gw := run(true)
+		want, ws, ww := run(false)
+		for i := range got.Len() {
+			if got.At(i) != want.At(i) {
+				t.Fatalf("grads %v: out[%d] = %v, unfused %v", grads, i, got.At(i), want.At(i))
+			}
+		}
+		for _, p := range [][2]*Tensor{{gs, ws}, {gw, ww}} {
+			if !p[0].RequiresGrad() {
+				continue
+			}
+			for i := range p[0].Len() {
+				if p[0].GradAt(i) != p[1].GradAt(i) {
+					t.Fatalf("grads %v: %v gradient[%d] = %v, unfused %v", grads, p[0].Shape(), i, p[0].GradAt(i), p[1].GradAt(i))
+				}
+			}
+		}
+	}
+}
+
 func TestGatherScatterValues(t *testing.T) {
 	for _, dt := range nnDTypes {
 		tp := NewNoGradTape()
@@ -121,6 +201,9 @@ func TestGatherPanics(t *testing.T) {
 		{"GatherRows negative index", func(tp *Tape) { tp.GatherRows(x, []int32{-1}) }},
 		{"ScatterAddRows index too large", func(tp *Tape) { tp.ScatterAddRows(x, []int32{0, 1, 4}, 4) }},
 		{"ScatterAddRows index count", func(tp *Tape) { tp.ScatterAddRows(x, []int32{0, 1}, 4) }},
+		{"ScatterAddRowsWeighted weight count", func(tp *Tape) { tp.ScatterAddRowsWeighted(x, New(Float64, 2), []int32{0, 1, 2}, 4) }},
+		{"ScatterAddRowsWeighted dtype", func(tp *Tape) { tp.ScatterAddRowsWeighted(x, New(Float32, 3), []int32{0, 1, 2}, 4) }},
+		{"ScatterAddRowsWeighted index too large", func(tp *Tape) { tp.ScatterAddRowsWeighted(x, New(Float64, 3), []int32{0, 1, 4}, 4) }},
 		{"TakeAlongLastAxis column", func(tp *Tape) { tp.TakeAlongLastAxis(x, []int32{0, 2, 1}) }},
 		{"TakeAlongLastAxis ragged", func(tp *Tape) { tp.TakeAlongLastAxis(x, []int32{0, 1}) }},
 	}

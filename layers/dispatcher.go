@@ -40,5 +40,5 @@ func (d *LocalDispatcher) Combine(tp *autograd.Tape, out *autograd.Tensor, rt *r
 	n := rt.Weights.Dim(0)
 	slots := tp.Reshape(rt.Weights, rt.Weights.Len(), 1)   // [N*K, 1]
 	w := tp.GatherRows(slots, rt.Order)                    // [M, 1]
-	return tp.ScatterAddRows(tp.Mul(out, w), d.tokenOf, n) // [N, D]
+	return tp.ScatterAddRowsWeighted(out, w, d.tokenOf, n) // [N, D]
 }
