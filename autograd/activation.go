@@ -182,16 +182,30 @@ func actSwiGLUOp32(tp *Tape, gate, up, out *Tensor) {
 	tp.record(out, func() {
 		g := Grads[float32](out)
 		var dg, du []float32
-		if gate.requiresGrad {
-			dg = gradOf[float32](tp, gate)
-		}
-		if up.requiresGrad {
-			du = gradOf[float32](tp, up)
+		overwrite := false // both gradients still logically zero: written, not cleared and added to
+		switch {
+		case gate.requiresGrad && up.requiresGrad && gate != up:
+			var bg, bu float32
+			dg, bg = gradForOverwrite[float32](tp, gate)
+			du, bu = gradForOverwrite[float32](tp, up)
+			overwrite = bg == 0 && bu == 0
+			if !overwrite && bg == 0 {
+				clearParallel(dg)
+			} else if !overwrite && bu == 0 {
+				clearParallel(du)
+			}
+		default:
+			if gate.requiresGrad {
+				dg = gradOf[float32](tp, gate)
+			}
+			if up.requiresGrad {
+				du = gradOf[float32](tp, up)
+			}
 		}
 		parallelFor(len(g), actCost32, func(lo, hi int) {
 			switch {
 			case dg != nil && du != nil:
-				swigluBwdF32(dg[lo:hi], du[lo:hi], g[lo:hi], gv[lo:hi], uv[lo:hi])
+				swigluBwdF32(dg[lo:hi], du[lo:hi], g[lo:hi], gv[lo:hi], uv[lo:hi], overwrite)
 			case dg != nil:
 				swigluBwdGateF32(dg[lo:hi], g[lo:hi], gv[lo:hi], uv[lo:hi])
 			default:

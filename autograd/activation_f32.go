@@ -128,16 +128,22 @@ func swigluFwdF32(out, gate, up []float32) {
 // swigluBwdF32 accumulates dup += g silu(gate) and dgate += g up silu'(gate);
 // len(dup), len(g), len(gate), len(up) >= len(dgate). dgate and dup may be
 // the same slice (gate and up the same tensor): dup's update lands first.
-func swigluBwdF32(dgate, dup, g, gate, up []float32) {
+// With overwrite it writes the terms alone, what it would give onto zeros
+// (but a zero term's sign is kept), and dgate and dup must not overlap.
+func swigluBwdF32(dgate, dup, g, gate, up []float32, overwrite bool) {
 	n := len(dgate)
 	dup, g, gate, up = dup[:n], g[:n], gate[:n], up[:n]
-	i := swigluBwdVec(dgate, dup, g, gate, up)
+	i := swigluBwdVec(dgate, dup, g, gate, up, overwrite)
 	for ; i < n; i++ {
 		v, gi := float64(gate[i]), float64(g[i])
 		c, sig, dsig := actSig(v)
+		gu := gi * float64(up[i]) // exact in float64
+		if overwrite {
+			dup[i], dgate[i] = float32(gi*actSiLU(v, sig)), float32(gu*actSiLUGrad32(c, sig, dsig))
+			continue
+		}
 		dup[i] = float32(math.FMA(gi, actSiLU(v, sig), float64(dup[i])))
-		// g up is exact in float64.
-		dgate[i] = float32(math.FMA(gi*float64(up[i]), actSiLUGrad32(c, sig, dsig), float64(dgate[i])))
+		dgate[i] = float32(math.FMA(gu, actSiLUGrad32(c, sig, dsig), float64(dgate[i])))
 	}
 }
 

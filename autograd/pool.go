@@ -34,12 +34,17 @@ func sizeClass(n int) int {
 // get32 returns a zeroed buffer; large ones are cleared by all cores.
 func (p *bufferPool) get32(n int) []float32 {
 	b := p.get32Dirty(n)
-	if n < minParallelWork {
-		clear(b) // inline, and without the closure a split would allocate
-		return b
-	}
-	parallelFor(n, 1, func(lo, hi int) { clear(b[lo:hi]) })
+	clearParallel(b)
 	return b
+}
+
+// clearParallel zeroes b, a large b on all cores.
+func clearParallel(b []float32) {
+	if len(b) < minParallelWork {
+		clear(b) // inline, and without the closure a split would allocate
+		return
+	}
+	parallelFor(len(b), 1, func(lo, hi int) { clear(b[lo:hi]) })
 }
 
 // get32Dirty is get32 without zeroing: for outputs a kernel overwrites whole.

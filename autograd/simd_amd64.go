@@ -31,7 +31,7 @@ type actVecKernels struct {
 	sigmoidFwd, siluFwd              func(out, x []float32)
 	sigmoidBwd, siluBwd, swigluBwdUp func(dx, g, x []float32)
 	swigluFwd                        func(out, gate, up []float32)
-	swigluBwd                        func(dgate, dup, g, gate, up []float32)
+	swigluBwd                        func(dgate, dup, g, gate, up []float32, overwrite bool)
 	swigluBwdGate                    func(dgate, g, gate, up []float32)
 }
 
@@ -92,10 +92,10 @@ func swigluFwdVec(out, gate, up []float32) int {
 	return n
 }
 
-func swigluBwdVec(dgate, dup, g, gate, up []float32) int {
+func swigluBwdVec(dgate, dup, g, gate, up []float32, overwrite bool) int {
 	k, n := actVecLen(len(dgate))
 	if n > 0 {
-		k.swigluBwd(dgate[:n], dup[:n], g[:n], gate[:n], up[:n])
+		k.swigluBwd(dgate[:n], dup[:n], g[:n], gate[:n], up[:n], overwrite)
 	}
 	return n
 }
@@ -138,7 +138,7 @@ func swigluBwdUpAVX2(dup, g, gate []float32)
 func swigluFwdAVX2(out, gate, up []float32)
 
 //go:noescape
-func swigluBwdAVX2(dgate, dup, g, gate, up []float32)
+func swigluBwdAVX2(dgate, dup, g, gate, up []float32, overwrite bool)
 
 //go:noescape
 func swigluBwdGateAVX2(dgate, g, gate, up []float32)
@@ -162,7 +162,7 @@ func swigluBwdUpAVX512(dup, g, gate []float32)
 func swigluFwdAVX512(out, gate, up []float32)
 
 //go:noescape
-func swigluBwdAVX512(dgate, dup, g, gate, up []float32)
+func swigluBwdAVX512(dgate, dup, g, gate, up []float32, overwrite bool)
 
 //go:noescape
 func swigluBwdGateAVX512(dgate, g, gate, up []float32)

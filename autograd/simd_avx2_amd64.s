@@ -179,18 +179,20 @@ swifwd2done:
 	VZEROUPPER
 	RET
 
-// func swigluBwdAVX2(dgate, dup, g, gate, up []float32)
+// func swigluBwdAVX2(dgate, dup, g, gate, up []float32, overwrite bool)
 //
-// dup is stored before dgate is loaded, so the two may be the same slice.
-TEXT ·swigluBwdAVX2(SB), NOSPLIT, $0-120
-	MOVQ dgate_base+0(FP), DI
-	MOVQ dgate_len+8(FP), CX
-	MOVQ dup_base+24(FP), R9
-	MOVQ g_base+48(FP), DX
-	MOVQ gate_base+72(FP), SI
-	MOVQ up_base+96(FP), R8
+// dup is stored before dgate is loaded, so the two may be the same slice
+// (not with overwrite, which writes both as if they held zeros).
+TEXT ·swigluBwdAVX2(SB), NOSPLIT, $0-121
+	MOVQ    dgate_base+0(FP), DI
+	MOVQ    dgate_len+8(FP), CX
+	MOVQ    dup_base+24(FP), R9
+	MOVQ    g_base+48(FP), DX
+	MOVQ    gate_base+72(FP), SI
+	MOVQ    up_base+96(FP), R8
+	MOVBLZX overwrite+120(FP), BX
 	CONSTS2
-	XORQ AX, AX
+	XORQ    AX, AX
 
 swibwd2:
 	CMPQ        AX, CX
@@ -202,13 +204,23 @@ swibwd2:
 	SILU2
 	DSILU2
 	VCVTPS2PD   (DX)(AX*4), Y2
+	VCVTPS2PD   (R8)(AX*4), Y4
+	VMULPD      Y4, Y2, Y4
+	TESTQ       BX, BX
+	JNZ         swibwd2write
 	VCVTPS2PD   (R9)(AX*4), Y3
 	VFMADD231PD Y10, Y2, Y3
 	STORE2(Y3, X3, (R9)(AX*4))
-	VCVTPS2PD   (R8)(AX*4), Y4
-	VMULPD      Y4, Y2, Y4
 	VCVTPS2PD   (DI)(AX*4), Y5
 	VFMADD231PD Y11, Y4, Y5
+	STORE2(Y5, X5, (DI)(AX*4))
+	ADDQ        $4, AX
+	JMP         swibwd2
+
+swibwd2write: // the products alone: what the FMAs give onto zeros
+	VMULPD      Y10, Y2, Y3
+	STORE2(Y3, X3, (R9)(AX*4))
+	VMULPD      Y11, Y4, Y5
 	STORE2(Y5, X5, (DI)(AX*4))
 	ADDQ        $4, AX
 	JMP         swibwd2

@@ -194,18 +194,20 @@ swifwd512done:
 	VZEROUPPER
 	RET
 
-// func swigluBwdAVX512(dgate, dup, g, gate, up []float32)
+// func swigluBwdAVX512(dgate, dup, g, gate, up []float32, overwrite bool)
 //
-// dup is stored before dgate is loaded, so the two may be the same slice.
-TEXT ·swigluBwdAVX512(SB), NOSPLIT, $0-120
-	MOVQ dgate_base+0(FP), DI
-	MOVQ dgate_len+8(FP), CX
-	MOVQ dup_base+24(FP), R9
-	MOVQ g_base+48(FP), DX
-	MOVQ gate_base+72(FP), SI
-	MOVQ up_base+96(FP), R8
+// dup is stored before dgate is loaded, so the two may be the same slice
+// (not with overwrite, which writes both as if they held zeros).
+TEXT ·swigluBwdAVX512(SB), NOSPLIT, $0-121
+	MOVQ    dgate_base+0(FP), DI
+	MOVQ    dgate_len+8(FP), CX
+	MOVQ    dup_base+24(FP), R9
+	MOVQ    g_base+48(FP), DX
+	MOVQ    gate_base+72(FP), SI
+	MOVQ    up_base+96(FP), R8
+	MOVBLZX overwrite+120(FP), BX
 	CONSTS512
-	XORQ AX, AX
+	XORQ    AX, AX
 
 swibwd512:
 	CMPQ        AX, CX
@@ -217,13 +219,23 @@ swibwd512:
 	SILU512
 	DSILU512
 	VCVTPS2PD   (DX)(AX*4), Z12
+	VCVTPS2PD   (R8)(AX*4), Z14
+	VMULPD      Z14, Z12, Z14
+	TESTQ       BX, BX
+	JNZ         swibwd512write
 	VCVTPS2PD   (R9)(AX*4), Z13
 	VFMADD231PD Z10, Z12, Z13
 	STORE512(Z13, Y13, (R9)(AX*4))
-	VCVTPS2PD   (R8)(AX*4), Z14
-	VMULPD      Z14, Z12, Z14
 	VCVTPS2PD   (DI)(AX*4), Z15
 	VFMADD231PD Z11, Z14, Z15
+	STORE512(Z15, Y15, (DI)(AX*4))
+	ADDQ        $8, AX
+	JMP         swibwd512
+
+swibwd512write: // the products alone: what the FMAs give onto zeros
+	VMULPD      Z10, Z12, Z13
+	STORE512(Z13, Y13, (R9)(AX*4))
+	VMULPD      Z11, Z14, Z15
 	STORE512(Z15, Y15, (DI)(AX*4))
 	ADDQ        $8, AX
 	JMP         swibwd512

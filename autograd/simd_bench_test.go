@@ -27,7 +27,7 @@ func BenchmarkActKernels(b *testing.B) {
 		{"siluFwd", 8, func(n int) { siluFwdF32(o[:n], x) }, func(n int) { oldSiLUFwd(o[:n], x) }},
 		{"siluBwd", 16, func(n int) { siluBwdF32(d1[:n], g, x) }, func(n int) { oldSiLUBwd(d1[:n], g, x) }},
 		{"swigluFwd", 12, func(n int) { swigluFwdF32(o[:n], x, u) }, func(n int) { oldSwiGLUFwd(o[:n], x, u) }},
-		{"swigluBwd", 28, func(n int) { swigluBwdF32(d1[:n], d2, g, x, u) },
+		{"swigluBwd", 28, func(n int) { swigluBwdF32(d1[:n], d2, g, x, u, false) },
 			func(n int) { oldSwiGLUBwd(d1[:n], d2, g, x, u) }},
 	}
 	impls := []string{"old"}

@@ -14,14 +14,14 @@ func actSIMDDetect() actSIMDLevel { return actSIMDNone }
 // The vector bodies of the float32 activation kernels: each processes a
 // prefix of its slices and returns how many elements it did, here none.
 
-func sigmoidFwdVec(out, x []float32) int                 { return 0 }
-func sigmoidBwdVec(dx, g, x []float32) int               { return 0 }
-func siluFwdVec(out, x []float32) int                    { return 0 }
-func siluBwdVec(dx, g, x []float32) int                  { return 0 }
-func swigluFwdVec(out, gate, up []float32) int           { return 0 }
-func swigluBwdVec(dgate, dup, g, gate, up []float32) int { return 0 }
-func swigluBwdGateVec(dgate, g, gate, up []float32) int  { return 0 }
-func swigluBwdUpVec(dup, g, gate []float32) int          { return 0 }
+func sigmoidFwdVec(out, x []float32) int                                 { return 0 }
+func sigmoidBwdVec(dx, g, x []float32) int                               { return 0 }
+func siluFwdVec(out, x []float32) int                                    { return 0 }
+func siluBwdVec(dx, g, x []float32) int                                  { return 0 }
+func swigluFwdVec(out, gate, up []float32) int                           { return 0 }
+func swigluBwdVec(dgate, dup, g, gate, up []float32, overwrite bool) int { return 0 }
+func swigluBwdGateVec(dgate, g, gate, up []float32) int                  { return 0 }
+func swigluBwdUpVec(dup, g, gate []float32) int                          { return 0 }
 
 // expSubSumVec is the vector kernel of expSubSumF32: it returns the length
 // of the prefix it did and that prefix's sum, here none.

@@ -82,11 +82,18 @@ var actCases = []actCase{
 		func(in, o []float64) ([]float64, []float64) { return actAcc(o[0], in[1]*refDSig(in[0])) }},
 	{"siluBwd", 2, 1, true, func(o, in [][]float32) { siluBwdF32(o[0], in[1], in[0]) },
 		func(in, o []float64) ([]float64, []float64) { return actAcc(o[0], in[1]*refDSiLU(in[0])) }},
-	{"swigluBwd", 3, 2, true, func(o, in [][]float32) { swigluBwdF32(o[0], o[1], in[2], in[0], in[1]) },
+	{"swigluBwd", 3, 2, true, func(o, in [][]float32) { swigluBwdF32(o[0], o[1], in[2], in[0], in[1], false) },
 		func(in, o []float64) ([]float64, []float64) {
 			dg, tg := actAcc(o[0], in[2]*in[1]*refDSiLU(in[0]))
 			du, tu := actAcc(o[1], in[2]*refSiLU(in[0]))
 			return append(dg, du...), append(tg, tu...)
+		}},
+	{"swigluBwd overwriting", 3, 2, true, func(o, in [][]float32) { swigluBwdF32(o[0], o[1], in[2], in[0], in[1], true) },
+		func(in, _ []float64) ([]float64, []float64) {
+			// Near silu's turning point (gate -1.278) silu' cancels: the
+			// error scales with g·up, not with the tiny result.
+			return []float64{in[2] * in[1] * refDSiLU(in[0]), in[2] * refSiLU(in[0])},
+				[]float64{math.Abs(in[2] * in[1]), math.Abs(in[2] * refSiLU(in[0]))}
 		}},
 	{"swigluBwdGate", 3, 1, true, func(o, in [][]float32) { swigluBwdGateF32(o[0], in[2], in[0], in[1]) },
 		func(in, o []float64) ([]float64, []float64) { return actAcc(o[0], in[2]*in[1]*refDSiLU(in[0])) }},
@@ -323,7 +330,7 @@ func TestSwiGLUBwdAliased(t *testing.T) {
 		for _, n := range []int{1, 16, 17, 1000} {
 			g, x, d0 := actInputs(rng, n, false), actInputs(rng, n, true), actInputs(rng, n, false)
 			d := append([]float32(nil), d0...)
-			swigluBwdF32(d, d, g, x, x)
+			swigluBwdF32(d, d, g, x, x, false)
 			want := append([]float32(nil), d0...)
 			swigluBwdUpF32(want, g, x)
 			swigluBwdGateF32(want, g, x, x)
@@ -331,6 +338,31 @@ func TestSwiGLUBwdAliased(t *testing.T) {
 				if math.Float32bits(d[i]) != math.Float32bits(want[i]) && !(d[i] != d[i] && want[i] != want[i]) {
 					t.Errorf("level %d n=%d [%d]: aliased %v, in turn %v", level, n, i, d[i], want[i])
 					break
+				}
+			}
+		}
+	}
+}
+
+// TestSwiGLUBwdOverwriteMatchesZeros checks that swigluBwdF32 with overwrite
+// writes what it adds onto zeroed gradients (equal as numbers: a zero term
+// keeps its sign instead of becoming +0), on every instruction set, from
+// gradients that held garbage.
+func TestSwiGLUBwdOverwriteMatchesZeros(t *testing.T) {
+	rng := rand.New(rand.NewPCG(38, 39))
+	for _, level := range actLevels() {
+		actSetSIMD(t, level)
+		for _, n := range []int{1, 7, 16, 17, 1000} {
+			g, x, u := actInputs(rng, n, true), actInputs(rng, n, true), actInputs(rng, n, true)
+			wantG, wantU := make([]float32, n), make([]float32, n)
+			swigluBwdF32(wantG, wantU, g, x, u, false)
+			gotG, gotU := actInputs(rng, n, true), actInputs(rng, n, true)
+			swigluBwdF32(gotG, gotU, g, x, u, true)
+			for i := range n {
+				for _, p := range [][2]float32{{gotG[i], wantG[i]}, {gotU[i], wantU[i]}} {
+					if p[0] != p[1] && !(p[0] != p[0] && p[1] != p[1]) {
+						t.Fatalf("level %d n=%d [%d] (g %v, gate %v, up %v): overwrite %v, onto zeros %v", level, n, i, g[i], x[i], u[i], p[0], p[1])
+					}
 				}
 			}
 		}
@@ -354,7 +386,7 @@ func TestActKernelsMatchOldLoops(t *testing.T) {
 		{"siluFwd", func(o, _ []float32) { siluFwdF32(o, x) }, func(o, _ []float32) { oldSiLUFwd(o, x) }},
 		{"siluBwd", func(o, _ []float32) { siluBwdF32(o, g, x) }, func(o, _ []float32) { oldSiLUBwd(o, g, x) }},
 		{"swigluFwd", func(o, _ []float32) { swigluFwdF32(o, x, u) }, func(o, _ []float32) { oldSwiGLUFwd(o, x, u) }},
-		{"swigluBwd", func(o1, o2 []float32) { swigluBwdF32(o1, o2, g, x, u) },
+		{"swigluBwd", func(o1, o2 []float32) { swigluBwdF32(o1, o2, g, x, u, false) },
 			func(o1, o2 []float32) { oldSwiGLUBwd(o1, o2, g, x, u) }},
 	}
 	for _, p := range pairs {
