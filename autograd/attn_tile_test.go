@@ -32,19 +32,22 @@ func TestSgemmTiled(t *testing.T) {
 	})
 }
 
+// randFloat32s returns n standard normal float32 values.
+func randFloat32s(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
 // checkFloat32Gemm runs gemm, a float32 C = alpha·op(A)·op(B) + beta·C, on
 // strided operands of every size, layout and beta given, and compares C,
 // inside the block and out, with a float64 product.
 func checkFloat32Gemm(t *testing.T, sizes [][3]int, betas []float32, gemm func(ta, tb bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 8))
-	fill := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			x[i] = float32(rng.NormFloat64())
-		}
-		return x
-	}
+	fill := func(n int) []float32 { return randFloat32s(rng, n) }
 	for _, sz := range sizes {
 		m, n, k := sz[0], sz[1], sz[2]
 		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {

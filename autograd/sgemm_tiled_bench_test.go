@@ -76,17 +76,11 @@ func BenchmarkSgemmTiledInPlaceB(b *testing.B) {
 	for _, s := range [][3]int{{64, 512, 256}, {128, 256, 512}, {128, 512, 256}, {512, 256, 512}, {2048, 256, 256}, {128, 1024, 256}, {512, 4096, 256}} {
 		m, n, k := s[0], s[1], s[2]
 		rng := rand.New(rand.NewPCG(1, 2))
-		fill := func(x []float32) []float32 {
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			return x
-		}
 		bs := make([][]float32, max(3, (32<<20)/(4*k*n))|1) // an odd count: the routes take turns on each
 		for i := range bs {
-			bs[i] = fill(make([]float32, k*n))
+			bs[i] = randFloat32s(rng, k*n)
 		}
-		a, c := fill(make([]float32, m*k)), make([]float32, m*n)
+		a, c := randFloat32s(rng, m*k), make([]float32, m*n)
 		for _, cold := range []bool{true, false} {
 			name := fmt.Sprintf("M=%d,N=%d,K=%d,B=cached", m, n, k)
 			if cold {
@@ -107,10 +101,7 @@ func BenchmarkSgemmTiledInPlaceB(b *testing.B) {
 						took[i] += time.Since(start)
 					}
 				}
-				flops := 2 * float64(m*n*k) * float64(b.N)
-				b.ReportMetric(flops/took[0].Seconds()/1e9, "inplace-GFLOP/s")
-				b.ReportMetric(flops/took[1].Seconds()/1e9, "packed-GFLOP/s")
-				b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "packed/inplace")
+				reportRoutes(b, 2*float64(m*n*k)*float64(b.N), took, "inplace", "packed")
 			})
 		}
 	}
@@ -134,17 +125,10 @@ func BenchmarkSgemmTiledPrefetch(b *testing.B) {
 		{512, 512, 256, false, true}, {512, 256, 512, false, false}, {256, 512, 512, true, false}, {128, 256, 2048, true, false}, {64, 128, 32, false, false},
 	} {
 		rng := rand.New(rand.NewPCG(1, 2))
-		fill := func(n int) []float32 {
-			x := make([]float32, n)
-			for i := range x {
-				x[i] = float32(rng.NormFloat64())
-			}
-			return x
-		}
 		sets := max(3, (64<<20)/(4*(s.m*s.k+s.k*s.n+s.m*s.n))) | 1 // odd: the routes take turns on each
 		as, bs, cs := make([][]float32, sets), make([][]float32, sets), make([][]float32, sets)
 		for i := range sets {
-			as[i], bs[i], cs[i] = fill(s.m*s.k), fill(s.k*s.n), fill(s.m*s.n)
+			as[i], bs[i], cs[i] = randFloat32s(rng, s.m*s.k), randFloat32s(rng, s.k*s.n), randFloat32s(rng, s.m*s.n)
 		}
 		lda, ldb := s.k, s.n
 		if s.ta {
@@ -164,10 +148,15 @@ func BenchmarkSgemmTiledPrefetch(b *testing.B) {
 					took[i] += time.Since(start)
 				}
 			}
-			flops := 2 * float64(s.m*s.n*s.k) * float64(b.N)
-			b.ReportMetric(flops/took[0].Seconds()/1e9, "prefetch-GFLOP/s")
-			b.ReportMetric(flops/took[1].Seconds()/1e9, "plain-GFLOP/s")
-			b.ReportMetric(took[1].Seconds()/took[0].Seconds(), "plain/prefetch")
+			reportRoutes(b, 2*float64(s.m*s.n*s.k)*float64(b.N), took, "prefetch", "plain")
 		})
 	}
+}
+
+// reportRoutes reports two routes' mean GFLOP/s over flops each and the
+// ratio of the second's time to the first's.
+func reportRoutes(b *testing.B, flops float64, took [2]time.Duration, first, second string) {
+	b.ReportMetric(flops/took[0].Seconds()/1e9, first+"-GFLOP/s")
+	b.ReportMetric(flops/took[1].Seconds()/1e9, second+"-GFLOP/s")
+	b.ReportMetric(took[1].Seconds()/took[0].Seconds(), second+"/"+first)
 }
