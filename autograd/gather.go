@@ -36,7 +36,9 @@ func (tp *Tape) ScatterAddRows(src *Tensor, idx []int32, n int) *Tensor {
 // any shape): ScatterAddRows(Mul(src, w as [M, 1]), idx, n) in one pass, with
 // the same result bit for bit. It is MoE's combine step (each expert output
 // row weighted by its routing weight and summed into its token), and it
-// saves the weighted copy of src and its gradient. idx is kept for Backward
+// saves the weighted copy of src and its gradient; w's gradient sums its
+// products in four running sums (nnDot4), so it differs from Mul's in the
+// last bits. idx is kept for Backward
 // and must not change before it. It panics as ScatterAddRows does, and when
 // w's dtype differs from src's or w has not M elements.
 func (tp *Tape) ScatterAddRowsWeighted(src, w *Tensor, idx []int32, n int) *Tensor {
@@ -70,8 +72,7 @@ func nnScatterAddWeightedOp[T Float](tp *Tape, src, w, out *Tensor, idx []int32,
 		}
 		// Row i reads row idx[i] of g once for both gradients:
 		// dsrc[i] = w[i]·g[idx[i]] (written over a still-zero gradient) and
-		// dw[i] += Σ_j g[idx[i], j]·src[i, j], summed in j order as Mul's
-		// backward sums it.
+		// dw[i] += Σ_j g[idx[i], j]·src[i, j] (nnDot4).
 		parallelFor(len(idx), d, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				gr := g[int(idx[i])*d:][:d]
@@ -88,15 +89,32 @@ func nnScatterAddWeightedOp[T Float](tp *Tape, src, w, out *Tensor, idx []int32,
 					}
 				}
 				if dw != nil {
-					var acc T
-					for j, v := range sv[i*d:][:d] {
-						acc += T(gr[j] * v)
-					}
-					dw[i] += acc
+					dw[i] += nnDot4(gr, sv[i*d:][:d])
 				}
 			}
 		})
 	}, src, w)
+}
+
+// nnDot4 returns Σ x[j]·y[j] (len(y) >= len(x)) summed in four running sums,
+// j mod 4, added pairwise at the end: the four chains of additions run side
+// by side where one would wait on each add's latency (the combine's weight
+// gradient, a 256-long dot per routed token, ran 4 cycles an element). Each
+// product is rounded before it is added.
+func nnDot4[T Float](x, y []T) T {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 T
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		s0 += T(x[j] * y[j])
+		s1 += T(x[j+1] * y[j+1])
+		s2 += T(x[j+2] * y[j+2])
+		s3 += T(x[j+3] * y[j+3])
+	}
+	for ; j < len(x); j++ {
+		s0 += T(x[j] * y[j])
+	}
+	return (s0 + s1) + (s2 + s3)
 }
 
 // TakeAlongLastAxis picks K elements from each row of x [..., C]: with R

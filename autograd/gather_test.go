@@ -1,6 +1,7 @@
 package autograd
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -51,7 +52,8 @@ func TestScatterAddRowsWeightedGrad(t *testing.T) {
 
 // TestScatterAddRowsWeightedMatchesUnfused holds the fused op to the
 // composition it replaces, ScatterAddRows(Mul(src, w)), in float32: the
-// same values and gradients to the bit (summation orders included), with a
+// same values and src gradients to the bit (summation orders included), w's
+// gradient within float32 rounding (it sums in another order), with a
 // second pass over the same leaves accumulating into their gradients, with
 // only one of the two inputs requiring a gradient, and with src a leaf (its
 // gradient added to) or an intermediate (its fresh gradient written).
@@ -97,13 +99,14 @@ func TestScatterAddRowsWeightedMatchesUnfused(t *testing.T) {
 				t.Fatalf("grads %v: out[%d] = %v, unfused %v", grads, i, got.At(i), want.At(i))
 			}
 		}
-		for _, p := range [][2]*Tensor{{gs, ws}, {gw, ww}} {
+		for k, p := range [][2]*Tensor{{gs, ws}, {gw, ww}} {
 			if !p[0].RequiresGrad() {
 				continue
 			}
 			for i := range p[0].Len() {
-				if p[0].GradAt(i) != p[1].GradAt(i) {
-					t.Fatalf("grads %v: %v gradient[%d] = %v, unfused %v", grads, p[0].Shape(), i, p[0].GradAt(i), p[1].GradAt(i))
+				got, want := p[0].GradAt(i), p[1].GradAt(i)
+				if k == 0 && got != want || math.Abs(got-want) > 1e-5*(1+math.Abs(want)) {
+					t.Fatalf("grads %v: %v gradient[%d] = %v, unfused %v", grads, p[0].Shape(), i, got, want)
 				}
 			}
 		}
