@@ -1,7 +1,4 @@
 package autograd
 
 //go:noescape
-func packRows32AVX512(b *float32, ldb, kb int, dst *float32)
-
-//go:noescape
 func transpose16AVX512(b *float32, ldb, blocks int, dst *float32, ldd int)

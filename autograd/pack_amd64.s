@@ -1,32 +1,5 @@
 #include "textflag.h"
 
-// func packRows32AVX512(b *float32, ldb, kb int, dst *float32)
-//
-// Packs 32 columns of kb rows of a row-major B (row stride ldb elements) as
-// one panel: dst[p*32 + j] = b[p*ldb + j] for p < kb, j < 32.
-TEXT ·packRows32AVX512(SB), NOSPLIT, $0-32
-	MOVQ b+0(FP), SI
-	MOVQ ldb+8(FP), DX
-	MOVQ kb+16(FP), CX
-	MOVQ dst+24(FP), DI
-	SHLQ $2, DX
-	TESTQ CX, CX
-	JLE  rowsdone
-
-rows:
-	VMOVUPS (SI), Z0
-	VMOVUPS 64(SI), Z1
-	VMOVUPS Z0, (DI)
-	VMOVUPS Z1, 64(DI)
-	ADDQ    DX, SI
-	ADDQ    $128, DI
-	DECQ    CX
-	JNZ     rows
-
-rowsdone:
-	VZEROUPPER
-	RET
-
 // func transpose16AVX512(b *float32, ldb, blocks int, dst *float32, ldd int)
 //
 // Transposes 16 rows of a row-major B (row stride ldb elements), read down

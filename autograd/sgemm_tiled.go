@@ -10,12 +10,13 @@ import "sync"
 // six main shapes): OpenBLAS 102-106 GFLOP/s, this route 111-116, the kernel
 // alone on cached operands 113.
 //
-// The scheme is the usual one, cut to what the kernel needs: op(B) is packed,
-// tiledDepth rows by at most tiledWidth columns at a time, into 32-column
-// panels (contiguous, zero-padded past n) that stay in L2 while every 8-row
-// block of A runs across them; A is read in place, either layout, since the
-// kernel broadcasts it one element at a time. Row and column remainders run
-// the same kernel on a zero-padded copy and keep the part that lies inside C.
+// The scheme is the usual one, cut to what the kernel needs: op(B) is taken
+// tiledDepth rows by at most tiledWidth columns at a time, in 32-column
+// panels that stay in L2 while every 8-row block of A runs across them; a
+// transposed B is packed into contiguous panels first, a plain B's are read
+// where they lie (sgemmColumns). A is read in place, either layout, since
+// the kernel broadcasts it one element at a time. Row and column remainders
+// run the same kernel on a zero-padded copy and keep the part inside C.
 
 const (
 	tileRows = 8  // rows of C per kernel call (tileKernel8x32)
@@ -93,13 +94,15 @@ func sgemmTiled(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 // A plain B's full 32-column panels are read where they lie: the kernel
 // takes B's row stride, and its two vectors per row stream from L2 about as
 // fast as from a packed panel, so the packing pass is saved. Measured on one
-// core against packing every panel (BenchmarkSgemmTiledInPlaceB): with B in
-// cache 0.95-1.05× the packed rate, the gains in the 64-128-row products of
-// an expert's pieces; with B cold, cycling through 32 MB, 0.92-1.05×. In the
-// training step, where B is mostly an activation or gradient just written,
-// small ran faster in 14 of 17 alternating rounds (medians 4,111 against
-// 4,047 tokens/s). Only a transposed B and a plain B's last partial panel
-// are packed.
+// core against packing every panel (BenchmarkSgemmTiledInPlaceB): while the
+// packing ran in assembly and before the kernel prefetched, 0.95-1.05× the
+// packed rate with B in cache (the gains in the 64-128-row products of an
+// expert's pieces) and 0.92-1.05× with B cycling through 32 MB; against the
+// row-by-row packing left as the reference (packPlainB), with prefetching,
+// 1.00-1.18× and 1.01-1.38×. In the training step, where B is mostly an
+// activation or gradient just written, small ran faster in 14 of 17
+// alternating rounds (medians 4,111 against 4,047 tokens/s). Only a
+// transposed B and a plain B's last partial panel are packed.
 func sgemmColumns(bufp *[]float32, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ars, acs := lda, 1 // op(A)[i,p] = a[i*ars + p*acs]
 	if transA {
@@ -215,11 +218,10 @@ func addTile(tile []float32, rows, cols int, c []float32, ldc int, acc bool) {
 
 // packPanels copies rows [p0, p0+kb) of op(B) [k,n] into 32-column panels:
 // panel jp holds op(B)[p0+p, 32·jp+jj] at dst[jp·32·kb + p·32 + jj], and
-// zeros for columns past n. Full panels are copied on AVX-512 (pack_amd64.s):
-// a plain B's rows two vectors at a time, a transposed B's in 16x16 squares
-// transposed in registers (transposeInto). A 512×256 B: 10 µs either way
-// (best of 2,000 calls; a transposing loop took 78 in the same run), where
-// the row-by-row copy took 27 µs a call (mean, an earlier run).
+// zeros for columns past n. A transposed B goes in 16x16 squares transposed
+// in registers on AVX-512 (transposeInto; a 512×256 B in 10 µs, best of
+// 2,000 calls, where a transposing loop took 78); a plain B, which only its
+// last partial panel (or the packPlainB reference) brings here, row by row.
 func packPanels(transB bool, b []float32, ldb, p0, kb, n int, dst []float32) {
 	for jp := range (n + tileCols - 1) / tileCols {
 		j0 := jp * tileCols
@@ -231,9 +233,6 @@ func packPanels(transB bool, b []float32, ldb, p0, kb, n int, dst []float32) {
 				clear(panel)
 			}
 			transposeInto(b[j0*ldb+p0:], ldb, w, kb, panel, tileCols)
-		case hasAVX512 && w == tileCols:
-			_ = b[(p0+kb-1)*ldb+j0+tileCols-1] // the last element copied
-			packRows32AVX512(&b[p0*ldb+j0], ldb, kb, &panel[0])
 		default:
 			for p := range kb {
 				row := panel[p*tileCols : (p+1)*tileCols]
