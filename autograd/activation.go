@@ -77,14 +77,14 @@ func actSiLUGrad(x float64) (grad, silu float64) {
 
 func actSigmoidOp[T Float](tp *Tape, x, out *Tensor) {
 	xv, ov := Values[T](x), Values[T](out)
-	parallelFor(len(ov), actCost, func(lo, hi int) {
+	tp.eng.parallelFor(len(ov), actCost, func(lo, hi int) {
 		for i, v := range xv[lo:hi] {
 			ov[lo+i] = T(actSigmoid(float64(v)))
 		}
 	})
-	tp.record(out, func() {
+	tp.record("Sigmoid", out, func() {
 		g, gx := Grads[T](out), gradOf[T](tp, x)
-		parallelFor(len(g), actCost, func(lo, hi int) {
+		tp.eng.parallelFor(len(g), actCost, func(lo, hi int) {
 			for i, v := range xv[lo:hi] {
 				gx[lo+i] += g[lo+i] * T(actSigmoidGrad(float64(v)))
 			}
@@ -94,15 +94,15 @@ func actSigmoidOp[T Float](tp *Tape, x, out *Tensor) {
 
 func actSiLUOp[T Float](tp *Tape, x, out *Tensor) {
 	xv, ov := Values[T](x), Values[T](out)
-	parallelFor(len(ov), actCost, func(lo, hi int) {
+	tp.eng.parallelFor(len(ov), actCost, func(lo, hi int) {
 		for i, v := range xv[lo:hi] {
 			ov[lo+i] = T(float64(v) * actSigmoid(float64(v)))
 		}
 	})
-	tp.record(out, func() {
+	tp.record("SiLU", out, func() {
 		g, gx := Grads[T](out), gradOf[T](tp, x)
 		// sigmoid(x) is recomputed rather than stored.
-		parallelFor(len(g), actCost, func(lo, hi int) {
+		tp.eng.parallelFor(len(g), actCost, func(lo, hi int) {
 			for i, v := range xv[lo:hi] {
 				d, _ := actSiLUGrad(float64(v))
 				gx[lo+i] += g[lo+i] * T(d)
@@ -113,13 +113,13 @@ func actSiLUOp[T Float](tp *Tape, x, out *Tensor) {
 
 func actSwiGLUOp[T Float](tp *Tape, gate, up, out *Tensor) {
 	gv, uv, ov := Values[T](gate), Values[T](up), Values[T](out)
-	parallelFor(len(ov), actCost, func(lo, hi int) {
+	tp.eng.parallelFor(len(ov), actCost, func(lo, hi int) {
 		u := uv[lo:hi]
 		for i, v := range gv[lo:hi] {
 			ov[lo+i] = T(float64(v)*actSigmoid(float64(v))) * u[i]
 		}
 	})
-	tp.record(out, func() {
+	tp.record("SwiGLU", out, func() {
 		g := Grads[T](out)
 		var dg, du []T
 		if gate.requiresGrad {
@@ -128,7 +128,7 @@ func actSwiGLUOp[T Float](tp *Tape, gate, up, out *Tensor) {
 		if up.requiresGrad {
 			du = gradOf[T](tp, up)
 		}
-		parallelFor(len(g), actCost, func(lo, hi int) {
+		tp.eng.parallelFor(len(g), actCost, func(lo, hi int) {
 			switch {
 			case dg != nil && du != nil:
 				actSwiGLUBoth(dg[lo:hi], du[lo:hi], g[lo:hi], gv[lo:hi], uv[lo:hi])
@@ -160,26 +160,26 @@ func actSwiGLUBoth[T Float](dg, du, g, gv, uv []T) {
 
 func actSigmoidOp32(tp *Tape, x, out *Tensor) {
 	xv, ov := Values[float32](x), Values[float32](out)
-	parallelFor(len(ov), actCost32, func(lo, hi int) { sigmoidFwdF32(ov[lo:hi], xv[lo:hi]) })
-	tp.record(out, func() {
+	tp.eng.parallelFor(len(ov), actCost32, func(lo, hi int) { sigmoidFwdF32(ov[lo:hi], xv[lo:hi]) })
+	tp.record("Sigmoid", out, func() {
 		g, gx := Grads[float32](out), gradOf[float32](tp, x)
-		parallelFor(len(g), actCost32, func(lo, hi int) { sigmoidBwdF32(gx[lo:hi], g[lo:hi], xv[lo:hi]) })
+		tp.eng.parallelFor(len(g), actCost32, func(lo, hi int) { sigmoidBwdF32(gx[lo:hi], g[lo:hi], xv[lo:hi]) })
 	}, x)
 }
 
 func actSiLUOp32(tp *Tape, x, out *Tensor) {
 	xv, ov := Values[float32](x), Values[float32](out)
-	parallelFor(len(ov), actCost32, func(lo, hi int) { siluFwdF32(ov[lo:hi], xv[lo:hi]) })
-	tp.record(out, func() {
+	tp.eng.parallelFor(len(ov), actCost32, func(lo, hi int) { siluFwdF32(ov[lo:hi], xv[lo:hi]) })
+	tp.record("SiLU", out, func() {
 		g, gx := Grads[float32](out), gradOf[float32](tp, x)
-		parallelFor(len(g), actCost32, func(lo, hi int) { siluBwdF32(gx[lo:hi], g[lo:hi], xv[lo:hi]) })
+		tp.eng.parallelFor(len(g), actCost32, func(lo, hi int) { siluBwdF32(gx[lo:hi], g[lo:hi], xv[lo:hi]) })
 	}, x)
 }
 
 func actSwiGLUOp32(tp *Tape, gate, up, out *Tensor) {
 	gv, uv, ov := Values[float32](gate), Values[float32](up), Values[float32](out)
-	parallelFor(len(ov), actCost32, func(lo, hi int) { swigluFwdF32(ov[lo:hi], gv[lo:hi], uv[lo:hi]) })
-	tp.record(out, func() {
+	tp.eng.parallelFor(len(ov), actCost32, func(lo, hi int) { swigluFwdF32(ov[lo:hi], gv[lo:hi], uv[lo:hi]) })
+	tp.record("SwiGLU", out, func() {
 		g := Grads[float32](out)
 		var dg, du []float32
 		overwrite := false // both gradients still logically zero: written, not cleared and added to
@@ -190,9 +190,9 @@ func actSwiGLUOp32(tp *Tape, gate, up, out *Tensor) {
 			du, bu = gradForOverwrite[float32](tp, up)
 			overwrite = bg == 0 && bu == 0
 			if !overwrite && bg == 0 {
-				clearParallel(dg)
+				tp.eng.clearParallel(dg)
 			} else if !overwrite && bu == 0 {
-				clearParallel(du)
+				tp.eng.clearParallel(du)
 			}
 		default:
 			if gate.requiresGrad {
@@ -202,7 +202,7 @@ func actSwiGLUOp32(tp *Tape, gate, up, out *Tensor) {
 				du = gradOf[float32](tp, up)
 			}
 		}
-		parallelFor(len(g), actCost32, func(lo, hi int) {
+		tp.eng.parallelFor(len(g), actCost32, func(lo, hi int) {
 			switch {
 			case dg != nil && du != nil:
 				swigluBwdF32(dg[lo:hi], du[lo:hi], g[lo:hi], gv[lo:hi], uv[lo:hi], overwrite)

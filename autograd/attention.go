@@ -22,6 +22,7 @@ import (
 func (tp *Tape) Attention(q, k, v *Tensor, causal bool) *Tensor {
 	mustSameDType("Attention", q, k, v)
 	d := attnCheckShapes(q, k, v, causal)
+	d.eng = tp.eng
 	out := tp.alloc(q.dtype, d.b, d.tq, d.h, d.dh) // [B,Tq,H,Dh]
 	needGrad := tp.grad && (q.requiresGrad || k.requiresGrad || v.requiresGrad)
 	if q.dtype == Float64 {
@@ -34,6 +35,7 @@ func (tp *Tape) Attention(q, k, v *Tensor, causal bool) *Tensor {
 
 // attnDims is the geometry of one Attention call.
 type attnDims struct {
+	eng                   *Engine // the tape's: cores and block buffers
 	b, tq, tk, h, hkv, dh int
 	group                 int // H / Hkv: query heads per key/value head
 	off                   int // Tk - Tq: absolute position of query 0
@@ -49,7 +51,8 @@ func attnCheckShapes(q, k, v *Tensor, causal bool) *attnDims {
 		panic(fmt.Sprintf("autograd.Attention: want q [B,Tq,H,Dh] and k, v [B,Tk,Hkv,Dh], got %v, %v, %v", q.shape, k.shape, v.shape))
 	}
 	d := &attnDims{
-		b: q.shape[0], tq: q.shape[1], h: q.shape[2], dh: q.shape[3],
+		eng: DefaultEngine(),
+		b:   q.shape[0], tq: q.shape[1], h: q.shape[2], dh: q.shape[3],
 		tk: k.shape[1], hkv: k.shape[2], causal: causal,
 	}
 	if k.shape[0] != d.b || k.shape[3] != d.dh {
@@ -82,7 +85,7 @@ func attnRun[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, needGrad bool
 	}
 	attnForward(d, Values[T](q), Values[T](k), Values[T](v), Values[T](out), lse)
 	if needGrad {
-		tp.record(out, func() { attnBackward[T](tp, d, q, k, v, out, lse) }, q, k, v)
+		tp.record("Attention", out, func() { attnBackward[T](tp, d, q, k, v, out, lse) }, q, k, v)
 	}
 }
 
@@ -117,9 +120,9 @@ type attnRows struct{ off, stride, n, pos0, posStep, lse, kv int }
 func attnForward[T Float](d *attnDims, q, k, v, out, lse []T) {
 	qs, ks := d.h*d.dh, d.hkv*d.dh // row strides of q/out and k/v
 	if d.tq == 1 && d.group > 1 && d.group*d.bk*d.dh <= attnMaxTile {
-		parallelFor(d.b*d.hkv, d.group*d.tk*d.dh, func(lo, hi int) {
-			ws := getAttnScratch[T](d.group, d.bk, d.dh)
-			defer putAttnScratch(ws)
+		d.eng.parallelFor(d.b*d.hkv, d.group*d.tk*d.dh, func(lo, hi int) {
+			ws := getAttnScratch[T](d.eng, d.group, d.bk, d.dh)
+			defer putAttnScratch(d.eng, ws)
 			for it := lo; it < hi; it++ { // it = b*Hkv + c
 				b, h0 := it/d.hkv, (it%d.hkv)*d.group
 				attnForwardBlock(d, ws, q, k, v, out, lse, attnRows{
@@ -131,9 +134,9 @@ func attnForward[T Float](d *attnDims, q, k, v, out, lse []T) {
 		return
 	}
 	nqb := (d.tq + d.bq - 1) / d.bq
-	parallelFor(d.b*d.h*nqb, d.bq*d.tk*d.dh, func(lo, hi int) {
-		ws := getAttnScratch[T](d.bq, d.bk, d.dh)
-		defer putAttnScratch(ws)
+	d.eng.parallelFor(d.b*d.h*nqb, d.bq*d.tk*d.dh, func(lo, hi int) {
+		ws := getAttnScratch[T](d.eng, d.bq, d.bk, d.dh)
+		defer putAttnScratch(d.eng, ws)
 		for it := lo; it < hi; it++ {
 			bh, qb := it/nqb, attnBlockOrder(it%nqb, nqb) // bh = b*H + h
 			b, h, i0 := bh/d.h, bh%d.h, qb*d.bq
@@ -169,13 +172,13 @@ func attnForwardBlock[T Float](d *attnDims, ws *attnScratch[T], q, k, v, out, ls
 	for j0 := 0; j0 < kEnd; j0 += d.bk {
 		nk := min(j0+d.bk, kEnd) - j0
 		// s [nq,nk] = scale · q_blk · k_blkᵀ
-		attnGemm(false, true, nq, nk, d.dh, T(d.scale), q[rows.off:], rows.stride, k[rows.kv+j0*ks:], ks, 0, s, d.bk)
+		attnGemm(d.eng, false, true, nq, nk, d.dh, T(d.scale), q[rows.off:], rows.stride, k[rows.kv+j0*ks:], ks, 0, s, d.bk)
 		for r := 0; r < nq; r++ {
 			vis := d.visible(rows.pos0+r*rows.posStep, j0, nk)
 			attnSoftmaxStep(s[r*d.bk:r*d.bk+nk], vis, &m[r], &l[r], acc[r*d.dh:(r+1)*d.dh])
 		}
 		// acc [nq,Dh] += p [nq,nk] · v_blk [nk,Dh]
-		attnGemm[T](false, false, nq, d.dh, nk, 1, s, d.bk, v[rows.kv+j0*ks:], ks, 1, acc, d.dh)
+		attnGemm[T](d.eng, false, false, nq, d.dh, nk, 1, s, d.bk, v[rows.kv+j0*ks:], ks, 1, acc, d.dh)
 	}
 	for r := 0; r < nq; r++ {
 		inv := 1 / l[r]

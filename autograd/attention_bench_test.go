@@ -99,7 +99,7 @@ func BenchmarkAttnBlockProduct(b *testing.B) {
 		for _, impl := range []struct {
 			name string
 			f    func(bool, bool, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
-		}{{"blas", gemm[float32]}, {"loops", attnLoopGemm[float32]}} {
+		}{{"blas", bindGEMM(DefaultEngine(), gemm[float32])}, {"loops", attnLoopGemm[float32]}} {
 			b.Run(fmt.Sprintf("%s/m%d_n%d_k%d", impl.name, m, n, k), func(b *testing.B) {
 				for range b.N {
 					impl.f(false, true, m, n, k, 1, a, k, bt, k, 0, c, n)

@@ -46,21 +46,17 @@ type attnScratch[T Float] struct {
 	dim [3]int // rows, cols, Dh
 }
 
-// attnScratchPools keep the block buffers between attention calls (float32,
-// float64): every layer, every step, asks for the same sizes.
-var attnScratchPools [2]sync.Pool
-
 // getAttnScratch returns block buffers for rows query rows against cols keys
 // of width dh, reused from an earlier call when one of that size is free.
 // Their contents are undefined (NaN under PoisonDirtyBuffers): every buffer
 // is written before it is read. Hand them back with putAttnScratch.
-func getAttnScratch[T Float](rows, cols, dh int) *attnScratch[T] {
+func getAttnScratch[T Float](e *Engine, rows, cols, dh int) *attnScratch[T] {
 	dim := [3]int{rows, cols, dh}
-	ws, _ := attnScratchPool[T]().Get().(*attnScratch[T])
+	ws, _ := attnScratchPool[T](e).Get().(*attnScratch[T])
 	if ws == nil || ws.dim != dim {
 		ws = newAttnScratch[T](dim)
 	}
-	if poisonDirty {
+	if e.poison {
 		for i := range ws.buf {
 			ws.buf[i] = T(math.NaN())
 		}
@@ -68,11 +64,13 @@ func getAttnScratch[T Float](rows, cols, dh int) *attnScratch[T] {
 	return ws
 }
 
-func putAttnScratch[T Float](ws *attnScratch[T]) { attnScratchPool[T]().Put(ws) }
+func putAttnScratch[T Float](e *Engine, ws *attnScratch[T]) { attnScratchPool[T](e).Put(ws) }
 
-func attnScratchPool[T Float]() *sync.Pool {
+// attnScratchPool is the engine's pool of block buffers for T (every layer,
+// every step, asks for the same sizes).
+func attnScratchPool[T Float](e *Engine) *sync.Pool {
 	var z T
-	return &attnScratchPools[unsafe.Sizeof(z)/8]
+	return &e.attn[unsafe.Sizeof(z)/8]
 }
 
 func newAttnScratch[T Float](dim [3]int) *attnScratch[T] {
@@ -191,9 +189,9 @@ func expLane(x float64) float64 {
 // attnGemm is gemm for attention blocks: gemm (the tile GEMM for float32 on
 // AVX-512, one BLAS call otherwise) for all but the smallest products, plain
 // loops for those.
-func attnGemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func attnGemm[T Float](e *Engine, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m*n*k >= attnGemmMinWork {
-		gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		gemm(e, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	attnLoopGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
@@ -305,9 +303,9 @@ func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T)
 	pairs := d.b * d.hkv
 	tileCost := d.bq * d.bk * d.dh
 	if !attnUseTwoPass(pairs, nkb, runtime.GOMAXPROCS(0)) {
-		parallelFor(pairs, d.group*nqb*nkb*tileCost, func(lo, hi int) {
-			ws := getAttnScratch[T](d.bq, d.bk, d.dh)
-			defer putAttnScratch(ws)
+		tp.eng.parallelFor(pairs, d.group*nqb*nkb*tileCost, func(lo, hi int) {
+			ws := getAttnScratch[T](tp.eng, d.bq, d.bk, d.dh)
+			defer putAttnScratch(tp.eng, ws)
 			for it := lo; it < hi; it++ {
 				b, c := it/d.hkv, it%d.hkv
 				for kb := 0; kb < nkb; kb++ { // the group's heads share each key block
@@ -320,9 +318,9 @@ func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T)
 		return
 	}
 	if g.dk != nil || g.dv != nil {
-		parallelFor(pairs*nkb, d.group*nqb*tileCost, func(lo, hi int) {
-			ws := getAttnScratch[T](d.bq, d.bk, d.dh)
-			defer putAttnScratch(ws)
+		tp.eng.parallelFor(pairs*nkb, d.group*nqb*tileCost, func(lo, hi int) {
+			ws := getAttnScratch[T](tp.eng, d.bq, d.bk, d.dh)
+			defer putAttnScratch(tp.eng, ws)
 			for it := lo; it < hi; it++ {
 				bc, kb := it/nkb, attnBlockOrder(it%nkb, nkb)
 				b, c := bc/d.hkv, bc%d.hkv
@@ -333,9 +331,9 @@ func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T)
 		})
 	}
 	if g.dq != nil {
-		parallelFor(d.b*d.h*nqb, nkb*tileCost, func(lo, hi int) {
-			ws := getAttnScratch[T](d.bq, d.bk, d.dh)
-			defer putAttnScratch(ws)
+		tp.eng.parallelFor(d.b*d.h*nqb, nkb*tileCost, func(lo, hi int) {
+			ws := getAttnScratch[T](tp.eng, d.bq, d.bk, d.dh)
+			defer putAttnScratch(tp.eng, ws)
 			for it := lo; it < hi; it++ {
 				bh, qb := it/nqb, attnBlockOrder(it%nqb, nqb)
 				last := min((qb+1)*d.bq, d.tq) - 1 // the block's last query
@@ -372,7 +370,7 @@ func attnScoreGrad[T Float](row, dp []T, delta T) {
 // attnDelta fills delta[b,h,i] = Σ_x dO[b,i,h,x]·O[b,i,h,x], the term the
 // softmax gradient subtracts from each row.
 func attnDelta[T Float](d *attnDims, g *attnBufs[T]) {
-	parallelFor(d.b*d.tq, d.h*d.dh, func(lo, hi int) {
+	d.eng.parallelFor(d.b*d.tq, d.h*d.dh, func(lo, hi int) {
 		for n := lo; n < hi; n++ { // n = b*Tq + i
 			b, i := n/d.tq, n%d.tq
 			for h := 0; h < d.h; h++ {
@@ -417,7 +415,7 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 	rows := (b*d.h+h)*d.tq + i0 // index of row i0 in lse and delta
 	scale := T(d.scale)
 	s, dp := ws.s, ws.dp
-	attnGemm(false, true, nq, nk, d.dh, scale, g.q[qoff:], qs, g.k[koff:], ks, 0, s, d.bk)
+	attnGemm(d.eng, false, true, nq, nk, d.dh, scale, g.q[qoff:], qs, g.k[koff:], ks, 0, s, d.bk)
 	for r := 0; r < nq; r++ {
 		row := s[r*d.bk : r*d.bk+nk]
 		vis := d.visible(d.off+i0+r, j0, nk)
@@ -425,21 +423,21 @@ func attnBackwardTile[T Float](d *attnDims, ws *attnScratch[T], g *attnBufs[T], 
 		clear(row[vis:])
 	}
 	if wantKV && g.dv != nil { // dV [nk,Dh] += Pᵀ · dO
-		attnGemm[T](true, false, nk, d.dh, nq, 1, s, d.bk, g.do[qoff:], qs, 1, g.dv[koff:], ks)
+		attnGemm[T](d.eng, true, false, nk, d.dh, nq, 1, s, d.bk, g.do[qoff:], qs, 1, g.dv[koff:], ks)
 	}
 	needQ, needK := wantQ && g.dq != nil, wantKV && g.dk != nil
 	if !needQ && !needK {
 		return
 	}
-	attnGemm(false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
+	attnGemm(d.eng, false, true, nq, nk, d.dh, 1, g.do[qoff:], qs, g.v[koff:], ks, 0, dp, d.bk)
 	for r := 0; r < nq; r++ {
 		row, dpr := s[r*d.bk:r*d.bk+nk], dp[r*d.bk:r*d.bk+nk]
 		attnScoreGrad(row[:d.visible(d.off+i0+r, j0, nk)], dpr, g.delta[rows+r])
 	}
 	if needQ { // dQ [nq,Dh] += scale · dS · K
-		attnGemm[T](false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)
+		attnGemm[T](d.eng, false, false, nq, d.dh, nk, scale, s, d.bk, g.k[koff:], ks, 1, g.dq[qoff:], qs)
 	}
 	if needK { // dK [nk,Dh] += scale · dSᵀ · Q
-		attnGemm[T](true, false, nk, d.dh, nq, scale, s, d.bk, g.q[qoff:], qs, 1, g.dk[koff:], ks)
+		attnGemm[T](d.eng, true, false, nk, d.dh, nq, scale, s, d.bk, g.q[qoff:], qs, 1, g.dk[koff:], ks)
 	}
 }

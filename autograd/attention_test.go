@@ -310,7 +310,7 @@ func TestAttnLoopGemm(t *testing.T) {
 				}
 				c := RandN(rng, 1, m*(n+pad)).F64()
 				want := append([]float64(nil), c...)
-				gemm(ta, tb, m, n, k, 1.5, a, lda, b, ldb, beta, want, n+pad)
+				gemm(DefaultEngine(), ta, tb, m, n, k, 1.5, a, lda, b, ldb, beta, want, n+pad)
 				attnLoopGemm(ta, tb, m, n, k, 1.5, a, lda, b, ldb, beta, c, n+pad)
 				if e := normRelErr(c, want); e > 1e-14 {
 					t.Errorf("transA=%v transB=%v beta=%v: relative error %.3g", ta, tb, beta, e)

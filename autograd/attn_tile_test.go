@@ -13,7 +13,7 @@ import (
 // with row and column remainders.
 func TestAttnGemm(t *testing.T) {
 	sizes := [][3]int{{8, 32, 1}, {64, 128, 32}, {128, 32, 64}, {64, 32, 128}, {13, 45, 7}, {9, 33, 32}, {16, 64, 5}, {3, 4, 5}}
-	checkFloat32Gemm(t, sizes, []float32{0, 1}, attnGemm[float32])
+	checkFloat32Gemm(t, sizes, []float32{0, 1}, bindGEMM(DefaultEngine(), attnGemm[float32]))
 }
 
 // TestSgemmTiled checks the packed tile GEMM against a float64 product:
@@ -24,11 +24,11 @@ func TestSgemmTiled(t *testing.T) {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	sizes := [][3]int{{1, 1, 1}, {7, 31, 3}, {8, 32, 256}, {9, 33, 257}, {17, 65, 600}, {64, 100, 513}, {3, 200, 40}, {40, 3, 70}, {9, 530, 300}, {3, 1100, 17}}
-	checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, sgemmTiled)
+	checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, bindGEMM(DefaultEngine(), sgemmTiled))
 	t.Run("packed", func(t *testing.T) { // a plain B packed as well, the in-place route's reference
-		packPlainB = true
-		defer func() { packPlainB = false }()
-		checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, sgemmTiled)
+		DefaultEngine().packPlainB = true
+		defer func() { DefaultEngine().packPlainB = false }()
+		checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, bindGEMM(DefaultEngine(), sgemmTiled))
 	})
 }
 
@@ -178,7 +178,7 @@ func TestSgemmTiledAlphaZero(t *testing.T) {
 	for i := range c {
 		c[i] = float32(i)
 	}
-	sgemmTiled(false, false, m, n, k, 0, a, k, b, n, 0.5, c, n)
+	sgemmTiled(DefaultEngine(), false, false, m, n, k, 0, a, k, b, n, 0.5, c, n)
 	for i, v := range c {
 		if v != float32(i)*0.5 {
 			t.Fatalf("c[%d] = %v, want %v", i, v, float32(i)*0.5)

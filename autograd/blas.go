@@ -16,7 +16,7 @@ import (
 // BLAS with its own thread pool beside Go's scheduler oversubscribes the
 // cores and spins; this way kernels that are not GEMM parallelise the same
 // way and nothing fights.
-func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+func gemm[T Float](e *Engine, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -24,27 +24,28 @@ func gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 		scaleInPlace(c, beta, m, n, ldc)
 		return
 	}
-	if Cores() <= 1 || m*n*k < minParallelGEMM {
-		gemmSerial(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	cores := e.Cores()
+	if cores <= 1 || m*n*k < minParallelGEMM {
+		gemmSerial(e, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
 	if m >= n { // split rows of C (and of op(A))
-		SplitRange(m, gemmChunks(m), RangeFunc(func(lo, hi int) {
+		e.SplitRange(m, gemmChunks(m, cores), RangeFunc(func(lo, hi int) {
 			aOff := lo * lda // row lo of op(A)
 			if transA {
 				aOff = lo // column lo of stored A
 			}
-			gemmSerial(transA, transB, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+			gemmSerial(e, transA, transB, hi-lo, n, k, alpha, a[aOff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
 		}))
 		return
 	}
 	// split columns of C (and of op(B))
-	SplitRange(n, gemmChunks(n), RangeFunc(func(lo, hi int) {
+	e.SplitRange(n, gemmChunks(n, cores), RangeFunc(func(lo, hi int) {
 		bOff := lo // column lo of stored B
 		if transB {
 			bOff = lo * ldb // row lo of stored B
 		}
-		gemmSerial(transA, transB, m, hi-lo, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
+		gemmSerial(e, transA, transB, m, hi-lo, k, alpha, a, lda, b[bOff:], ldb, beta, c[lo:], ldc)
 	}))
 }
 
@@ -60,8 +61,8 @@ const minParallelGEMM = 1 << 21
 // The tile GEMM packs faster (and reads a plain B in place), but 256-row
 // chunks measured no better than 512-row ones on small's step (3
 // alternating rounds).
-func gemmChunks(m int) int {
-	return max(min(Cores(), m/16), min(chunksPerCore*Cores(), m/gemmChunkRows))
+func gemmChunks(m, cores int) int {
+	return max(min(cores, m/16), min(chunksPerCore*cores, m/gemmChunkRows))
 }
 
 // gemmChunkRows is the fewest rows (or columns) a chunk beyond one per core
@@ -71,14 +72,14 @@ const gemmChunkRows = 512
 // gemmSerial runs one product on the calling core: float32 on the tile
 // GEMM where the CPU has AVX-512 (sgemm_tiled.go), everything else as one
 // single-threaded BLAS call.
-func gemmSerial[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
-	if gemmAccount.on.Load() {
-		defer accountGEMM(m, n, k, time.Now())
+func gemmSerial[T Float](e *Engine, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	if e.account.on.Load() {
+		defer e.account.add(m, n, k, time.Now())
 	}
 	switch any(alpha).(type) {
 	case float32:
 		if hasAVX512 {
-			sgemmTiled(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+			sgemmTiled(e, transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
 			return
 		}
 		blas.Sgemm(transA, transB, m, n, k, float32(alpha), any(a).([]float32), lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)

@@ -122,7 +122,7 @@ func (p *ewPlan) disjoint(s []int) bool {
 // starting at flat offset o, whose operands start at oa and ob and advance by
 // the inner strides. With parallel set, runs are spread over cores; callers set
 // it only when fn's writes for different runs never overlap (see disjoint).
-func (p *ewPlan) each(parallel bool, fn func(o, oa, ob, m int)) {
+func (p *ewPlan) each(e *Engine, parallel bool, fn func(o, oa, ob, m int)) {
 	if p.n == 0 {
 		return
 	}
@@ -135,7 +135,7 @@ func (p *ewPlan) each(parallel bool, fn func(o, oa, ob, m int)) {
 			fn(0, 0, 0, inner)
 			return
 		}
-		parallelFor(inner, 1, func(lo, hi int) { fn(lo, lo*ia, lo*ib, hi-lo) })
+		e.parallelFor(inner, 1, func(lo, hi int) { fn(lo, lo*ia, lo*ib, hi-lo) })
 		return
 	}
 	work := func(lo, hi int) {
@@ -169,7 +169,7 @@ func (p *ewPlan) each(parallel bool, fn func(o, oa, ob, m int)) {
 		}
 	}
 	if parallel {
-		parallelFor(rows, inner, work)
+		e.parallelFor(rows, inner, work)
 	} else {
 		work(0, rows)
 	}

@@ -74,7 +74,7 @@ func TestEwPlanEachVisitsAll(t *testing.T) {
 			p := newEwPlan("test", s[0], s[1])
 			seen := make([]int, p.n)
 			ia, ib := p.inner()
-			p.each(par && p.disjoint(p.sa), func(o, oa, ob, m int) {
+			p.each(DefaultEngine(), par && p.disjoint(p.sa), func(o, oa, ob, m int) {
 				for j := 0; j < m; j++ {
 					seen[o+j]++
 					if wa := ewRefIndex(s[0], p.out, o+j); oa+j*ia != wa {

@@ -89,30 +89,59 @@ type coreHelper struct {
 	_      [64]byte      // keeps helpers on separate cache lines
 }
 
-// helpers is the package's pool. busy is held by the one SplitRange that
+// corePool is an engine's helpers. busy is held by the one SplitRange that
 // owns the helpers and job; a SplitRange that finds them busy (a nested or
-// concurrent call) runs on new goroutines instead.
-var helpers struct {
-	once sync.Once
+// concurrent call) runs on new goroutines instead. all is nil until the
+// first split, and again after stop.
+type corePool struct {
 	busy atomic.Bool
 	all  []*coreHelper
 	job  splitJob
 }
 
-func startHelpers() {
-	helpers.all = make([]*coreHelper, Cores()-1)
-	for i := range helpers.all {
-		h := &coreHelper{wake: make(chan struct{}, 1)}
-		helpers.all[i] = h
-		go h.loop()
+// stopJob, posted to a helper, ends its loop.
+var stopJob = &splitJob{}
+
+// acquire takes the pool for one split, starting workers helpers if there
+// are none; it reports false when another split holds it.
+func (p *corePool) acquire(workers int) bool {
+	if !p.busy.CompareAndSwap(false, true) {
+		return false
 	}
+	if p.all == nil {
+		p.all = make([]*coreHelper, workers)
+		for i := range p.all {
+			h := &coreHelper{wake: make(chan struct{}, 1)}
+			p.all[i] = h
+			go h.loop()
+		}
+	}
+	return true
+}
+
+// stop waits until no split holds the pool and ends its helpers.
+func (p *corePool) stop() {
+	for !p.busy.CompareAndSwap(false, true) {
+		runtime.Gosched()
+	}
+	for _, h := range p.all {
+		h.post(stopJob)
+		h.wait()
+	}
+	p.all = nil
+	p.busy.Store(false)
 }
 
 // loop runs the jobs posted to h, one at a time, forever; clearing h.job
 // tells the poster the job is done.
 func (h *coreHelper) loop() {
 	for {
-		h.await().runCatching()
+		j := h.await()
+		if j == stopJob {
+			h.job.Store(nil)
+			return
+		}
+		j.runCatching()
 		h.job.Store(nil)
 	}
 }
@@ -177,50 +206,56 @@ func (h *coreHelper) wait() {
 // calling goroutine once the others have stopped. Ask for a few chunks per core when
 // their costs may differ; a chunk per core when they cannot. A Ranger that is
 // a pointer, or a RangeFunc, is handed over without allocating.
-func SplitRange(n, chunks int, r Ranger) {
+func (e *Engine) SplitRange(n, chunks int, r Ranger) {
 	chunks = min(chunks, n)
-	if chunks <= 1 || Cores() <= 1 { // one core: one call, nothing to even out
+	cores := e.Cores()
+	if chunks <= 1 || cores <= 1 { // one core: one call, nothing to even out
 		if n > 0 {
 			r.RunRange(0, n)
 		}
 		return
 	}
 	chunk := (n + chunks - 1) / chunks
-	helpers.once.Do(startHelpers)
-	workers := min(len(helpers.all), (n+chunk-1)/chunk-1)
-	if workers == 0 || !helpers.busy.CompareAndSwap(false, true) {
-		splitOnGoroutines(n, chunk, r)
+	p := &e.pool
+	if !p.acquire(cores - 1) {
+		splitOnGoroutines(cores, n, chunk, r)
 		return
 	}
-	job := &helpers.job
+	workers := min(len(p.all), (n+chunk-1)/chunk-1)
+	if workers == 0 {
+		p.busy.Store(false)
+		splitOnGoroutines(cores, n, chunk, r)
+		return
+	}
+	job := &p.job
 	job.r, job.n, job.chunk = r, n, chunk
 	job.next.Store(0)
 	job.panicked.Store(nil) // left by a job whose caller panicked too
-	for _, h := range helpers.all[:workers] {
+	for _, h := range p.all[:workers] {
 		h.post(job)
 	}
 	// Even when a chunk panics here, the helpers finish theirs before the
 	// job and the helpers are released. A helper's panic is raised here.
 	defer func() {
-		for _, h := range helpers.all[:workers] {
+		for _, h := range p.all[:workers] {
 			h.wait()
 		}
 		job.r = nil
-		helpers.busy.Store(false)
+		p.busy.Store(false)
 	}()
 	job.run()
-	for _, h := range helpers.all[:workers] {
+	for _, h := range p.all[:workers] {
 		h.wait()
 	}
 	job.repanic()
 }
 
 // splitOnGoroutines is SplitRange on new goroutines, one per core.
-func splitOnGoroutines(n, chunk int, r Ranger) {
+func splitOnGoroutines(cores, n, chunk int, r Ranger) {
 	job := &splitJob{r: r, n: n, chunk: chunk}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	for range min(Cores(), (n+chunk-1)/chunk) - 1 {
+	for range min(cores, (n+chunk-1)/chunk) - 1 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -231,6 +266,3 @@ func splitOnGoroutines(n, chunk int, r Ranger) {
 	wg.Wait()
 	job.repanic()
 }
-
-// Cores is the number of cores worth splitting a large job across.
-func Cores() int { return runtime.GOMAXPROCS(0) }

@@ -37,7 +37,7 @@ func (tp *Tape) CrossEntropy(logits *Tensor, targets []int32, ignoreIndex int32)
 
 func nnCrossEntropyOp[T Float](tp *Tape, logits, out *Tensor, lse []float64, targets []int32, ignore int32, cols, count int) {
 	xv := Values[T](logits)
-	parallelFor(len(targets), 4*cols, func(lo, hi int) {
+	tp.eng.parallelFor(len(targets), 4*cols, func(lo, hi int) {
 		var buf []T // exponentials of one row
 		for r := lo; r < hi; r++ {
 			if targets[r] != ignore {
@@ -54,13 +54,13 @@ func nnCrossEntropyOp[T Float](tp *Tape, logits, out *Tensor, lse []float64, tar
 	if count > 0 {
 		Values[T](out)[0] = T(sum / float64(count))
 	}
-	tp.record(out, func() {
+	tp.record("CrossEntropy", out, func() {
 		if count == 0 {
 			return
 		}
 		scale := float64(Grads[T](out)[0]) / float64(count)
 		dx := gradOf[T](tp, logits)
-		parallelFor(len(targets), 8*cols, func(lo, hi int) {
+		tp.eng.parallelFor(len(targets), 8*cols, func(lo, hi int) {
 			probs := make([]T, cols) // softmax of one row
 			for r := lo; r < hi; r++ {
 				t := targets[r]

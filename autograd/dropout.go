@@ -55,8 +55,8 @@ func dropoutOp[T Float](tp *Tape, x, out *Tensor, p float64, rng *rand.Rand) {
 	if mask == nil {
 		return
 	}
-	tp.record(out, func() {
+	tp.record("Dropout", out, func() {
 		g, gx := Grads[T](out), gradOf[T](tp, x)
-		parallelFor(len(g), 1, func(lo, hi int) { ewMulAccRow(gx[lo:hi], 1, g[lo:hi], mask[lo:hi], 1) })
+		tp.eng.parallelFor(len(g), 1, func(lo, hi int) { ewMulAccRow(gx[lo:hi], 1, g[lo:hi], mask[lo:hi], 1) })
 	}, x)
 }

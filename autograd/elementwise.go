@@ -51,7 +51,7 @@ func ewBinary(tp *Tape, k ewKind, a, b *Tensor) *Tensor {
 func ewBinaryOp[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor) {
 	av, bv, ov := Values[T](a), Values[T](b), Values[T](out)
 	ia, ib := p.inner()
-	p.each(true, func(o, oa, ob, m int) {
+	p.each(tp.eng, true, func(o, oa, ob, m int) {
 		switch k {
 		case ewAdd:
 			ewAddRow(ov[o:o+m], av[oa:], ia, bv[ob:], ib)
@@ -61,7 +61,7 @@ func ewBinaryOp[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor) {
 			ewMulRow(ov[o:o+m], av[oa:], ia, bv[ob:], ib)
 		}
 	})
-	tp.record(out, func() { ewBinaryBackward[T](tp, k, p, a, b, out) }, a, b)
+	tp.record(ewNames[k], out, func() { ewBinaryBackward[T](tp, k, p, a, b, out) }, a, b)
 }
 
 func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor) {
@@ -73,7 +73,7 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 		tookG = gradAddInto(tp, a, g, 1, true)
 	} else if a.requiresGrad {
 		ga := gradOf[T](tp, a)
-		p.each(p.disjoint(p.sa), func(o, oa, ob, m int) {
+		p.each(tp.eng, p.disjoint(p.sa), func(o, oa, ob, m int) {
 			if k == ewMul { // da += g * b
 				ewMulAccRow(ga[oa:], ia, g[o:o+m], bv[ob:], ib)
 			} else { // da += g
@@ -89,7 +89,7 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 		gradAddInto(tp, b, g, sign, !tookG)
 	} else if b.requiresGrad {
 		gb := gradOf[T](tp, b)
-		p.each(p.disjoint(p.sb), func(o, oa, ob, m int) {
+		p.each(tp.eng, p.disjoint(p.sb), func(o, oa, ob, m int) {
 			switch k {
 			case ewMul: // db += g * a
 				ewMulAccRow(gb[ob:], ib, g[o:o+m], av[oa:], ia)
@@ -104,8 +104,8 @@ func ewBinaryBackward[T Float](tp *Tape, k ewKind, p *ewPlan, a, b, out *Tensor)
 
 func ewScaleOp[T Float](tp *Tape, x, out *Tensor, s float64) {
 	xv, ov, c := Values[T](x), Values[T](out), T(s)
-	parallelFor(len(ov), 1, func(lo, hi int) { ewScaleRow(ov[lo:hi], xv[lo:hi], c) })
-	tp.record(out, func() { gradAddInto(tp, x, Grads[T](out), c, true) }, x)
+	tp.eng.parallelFor(len(ov), 1, func(lo, hi int) { ewScaleRow(ov[lo:hi], xv[lo:hi], c) })
+	tp.record("Scale", out, func() { gradAddInto(tp, x, Grads[T](out), c, true) }, x)
 }
 
 // ewAddRow sets o[j] = a[j*ia] + b[j*ib]; each stride is 0 or 1.

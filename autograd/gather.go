@@ -59,8 +59,8 @@ func (tp *Tape) ScatterAddRowsWeighted(src, w *Tensor, idx []int32, n int) *Tens
 
 func nnScatterAddWeightedOp[T Float](tp *Tape, src, w, out *Tensor, idx []int32, d int) {
 	sv, wv := Values[T](src), Values[T](w)
-	nnScatterAdd(Values[T](out), sv, wv, idx, d, out.shape[0])
-	tp.record(out, func() {
+	nnScatterAdd(tp.eng, Values[T](out), sv, wv, idx, d, out.shape[0])
+	tp.record("ScatterAddRowsWeighted", out, func() {
 		g := Grads[T](out)
 		var dsrc, dw []T
 		beta := T(1)
@@ -73,7 +73,7 @@ func nnScatterAddWeightedOp[T Float](tp *Tape, src, w, out *Tensor, idx []int32,
 		// Row i reads row idx[i] of g once for both gradients:
 		// dsrc[i] = w[i]·g[idx[i]] (written over a still-zero gradient) and
 		// dw[i] += Σ_j g[idx[i], j]·src[i, j] (nnDot4).
-		parallelFor(len(idx), d, func(lo, hi int) {
+		tp.eng.parallelFor(len(idx), d, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				gr := g[int(idx[i])*d:][:d]
 				if dsrc != nil {
@@ -163,25 +163,25 @@ func (tp *Tape) nnGatherRows(op string, x *Tensor, idx []int32) *Tensor {
 }
 
 func nnGatherRowsOp[T Float](tp *Tape, x, out *Tensor, idx []int32, d int) {
-	nnGather(Values[T](out), Values[T](x), idx, d, false)
-	tp.record(out, func() {
-		nnScatterAdd(gradOf[T](tp, x), Grads[T](out), nil, idx, d, x.shape[0])
+	nnGather(tp.eng, Values[T](out), Values[T](x), idx, d, false)
+	tp.record("GatherRows", out, func() {
+		nnScatterAdd(tp.eng, gradOf[T](tp, x), Grads[T](out), nil, idx, d, x.shape[0])
 	}, x)
 }
 
 func nnScatterAddRowsOp[T Float](tp *Tape, src, out *Tensor, idx []int32, d int) {
-	nnScatterAdd(Values[T](out), Values[T](src), nil, idx, d, out.shape[0])
-	tp.record(out, func() {
+	nnScatterAdd(tp.eng, Values[T](out), Values[T](src), nil, idx, d, out.shape[0])
+	tp.record("ScatterAddRows", out, func() {
 		// Row i of src's gradient is row idx[i] of out's: one gather, which
 		// writes a still-zero gradient and adds to any other.
 		dsrc, beta := gradForOverwrite[T](tp, src)
-		nnGather(dsrc, Grads[T](out), idx, d, beta != 0)
+		nnGather(tp.eng, dsrc, Grads[T](out), idx, d, beta != 0)
 	}, src)
 }
 
 func nnTakeAlongOp[T Float](tp *Tape, x, out *Tensor, idx []int32, rows, cols, k int) {
 	xv, ov := Values[T](x), Values[T](out)
-	parallelFor(rows, k, func(lo, hi int) {
+	tp.eng.parallelFor(rows, k, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr := xv[r*cols : (r+1)*cols]
 			for j, c := range idx[r*k : (r+1)*k] {
@@ -189,14 +189,14 @@ func nnTakeAlongOp[T Float](tp *Tape, x, out *Tensor, idx []int32, rows, cols, k
 			}
 		}
 	})
-	tp.record(out, func() { nnScatterAlongRows(gradOf[T](tp, x), Grads[T](out), idx, rows, cols, k) }, x)
+	tp.record("TakeAlongLastAxis", out, func() { nnScatterAlongRows(tp.eng, gradOf[T](tp, x), Grads[T](out), idx, rows, cols, k) }, x)
 }
 
 // nnScatterAlongRows is the backward of picking k columns per row (TopK,
 // TakeAlongLastAxis): dx[r, idx[r, j]] += dy[r, j]. Rows are disjoint, so
 // they run side by side without races.
-func nnScatterAlongRows[T Float](dx, dy []T, idx []int32, rows, cols, k int) {
-	parallelFor(rows, k, func(lo, hi int) {
+func nnScatterAlongRows[T Float](e *Engine, dx, dy []T, idx []int32, rows, cols, k int) {
+	e.parallelFor(rows, k, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			dxr := dx[r*cols : (r+1)*cols]
 			for j, c := range idx[r*k : (r+1)*k] {
@@ -208,8 +208,8 @@ func nnScatterAlongRows[T Float](dx, dy []T, idx []int32, rows, cols, k int) {
 
 // nnGather sets (or, with add, adds to) dst[i] the row src[idx[i]] for each
 // i, rows of width d.
-func nnGather[T Float](dst, src []T, idx []int32, d int, add bool) {
-	parallelFor(len(idx), d, func(lo, hi int) {
+func nnGather[T Float](e *Engine, dst, src []T, idx []int32, d int, add bool) {
+	e.parallelFor(len(idx), d, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			s, o := src[int(idx[i])*d:][:d], dst[i*d:][:d]
 			if !add {
@@ -229,11 +229,11 @@ func nnGather[T Float](dst, src []T, idx []int32, d int, add bool) {
 // sources in index order whatever the number of workers: the result is
 // deterministic and race-free. Each product is rounded before it is added
 // (no fused multiply-add), as a separate Mul would round it.
-func nnScatterAdd[T Float](dst, src, w []T, idx []int32, d, n int) {
+func nnScatterAdd[T Float](e *Engine, dst, src, w []T, idx []int32, d, n int) {
 	if n == 0 || d == 0 {
 		return
 	}
-	parallelFor(n, max(1, len(idx)*d/n), func(lo, hi int) {
+	e.parallelFor(n, max(1, len(idx)*d/n), func(lo, hi int) {
 		for i, r := range idx {
 			if int(r) < lo || int(r) >= hi {
 				continue

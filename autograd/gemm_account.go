@@ -23,35 +23,38 @@ func (a GEMMAccount) GFLOPsPerCore() float64 {
 	return a.FLOPs / a.Time.Seconds() / 1e9
 }
 
-var gemmAccount struct {
+// gemmAccounting is an engine's running GEMM totals.
+type gemmAccounting struct {
 	on           atomic.Bool
 	calls, nanos atomic.Int64
 	flops        atomic.Uint64 // whole operations: exact below 2^64
 }
 
-// StartGEMMAccounting clears the totals and starts counting every GEMM the
-// kernels run. Accounting costs two clock reads per GEMM call.
-func StartGEMMAccounting() {
-	gemmAccount.calls.Store(0)
-	gemmAccount.nanos.Store(0)
-	gemmAccount.flops.Store(0)
-	gemmAccount.on.Store(true)
+// StartGEMMAccounting clears the engine's totals and starts counting every
+// GEMM its kernels run. Accounting costs two clock reads per GEMM call.
+func (e *Engine) StartGEMMAccounting() {
+	a := &e.account
+	a.calls.Store(0)
+	a.nanos.Store(0)
+	a.flops.Store(0)
+	a.on.Store(true)
 }
 
 // StopGEMMAccounting stops counting and returns the totals since
 // StartGEMMAccounting.
-func StopGEMMAccounting() GEMMAccount {
-	gemmAccount.on.Store(false)
+func (e *Engine) StopGEMMAccounting() GEMMAccount {
+	a := &e.account
+	a.on.Store(false)
 	return GEMMAccount{
-		Calls: gemmAccount.calls.Load(),
-		FLOPs: float64(gemmAccount.flops.Load()),
-		Time:  time.Duration(gemmAccount.nanos.Load()),
+		Calls: a.calls.Load(),
+		FLOPs: float64(a.flops.Load()),
+		Time:  time.Duration(a.nanos.Load()),
 	}
 }
 
 // accountGEMM adds one finished m×n×k GEMM that started at start.
-func accountGEMM(m, n, k int, start time.Time) {
-	gemmAccount.nanos.Add(int64(time.Since(start)))
-	gemmAccount.calls.Add(1)
-	gemmAccount.flops.Add(2 * uint64(m) * uint64(n) * uint64(k))
+func (a *gemmAccounting) add(m, n, k int, start time.Time) {
+	a.nanos.Add(int64(time.Since(start)))
+	a.calls.Add(1)
+	a.flops.Add(2 * uint64(m) * uint64(n) * uint64(k))
 }

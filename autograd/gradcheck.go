@@ -198,7 +198,7 @@ func projectOp[T Float](tp *Tape, x, out *Tensor, w []T) {
 		s += v * w[i]
 	}
 	Values[T](out)[0] = s
-	tp.record(out, func() {
+	tp.record("project", out, func() {
 		g := Grads[T](out)[0]
 		gx := gradOf[T](tp, x)
 		for i := range gx {

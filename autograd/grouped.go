@@ -27,16 +27,16 @@ func (tp *Tape) GroupedMatMul(x, w *Tensor, offsets []int) *Tensor {
 	}
 	out := tp.allocDirty(x.dtype, x.shape[0], w.shape[1]) // the groups cover every row
 	if x.dtype == Float64 {
-		groupedForward[float64](x, w, out, offsets)
-		tp.record(out, func() { groupedBackward[float64](tp, x, w, out, offsets) }, x, w)
+		groupedForward[float64](tp.eng, x, w, out, offsets)
+		tp.record("GroupedMatMul", out, func() { groupedBackward[float64](tp, x, w, out, offsets) }, x, w)
 	} else {
-		groupedForward[float32](x, w, out, offsets)
-		tp.record(out, func() { groupedBackward[float32](tp, x, w, out, offsets) }, x, w)
+		groupedForward[float32](tp.eng, x, w, out, offsets)
+		tp.record("GroupedMatMul", out, func() { groupedBackward[float32](tp, x, w, out, offsets) }, x, w)
 	}
 	return out
 }
 
-func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
+func groupedForward[T Float](eng *Engine, x, w, out *Tensor, offsets []int) {
 	din, dout := w.shape[2], w.shape[1]
 	xv, wv, ov := Values[T](x), Values[T](w), Values[T](out)
 	groups := len(offsets) - 1
@@ -45,12 +45,12 @@ func groupedForward[T Float](x, w, out *Tensor, offsets []int) {
 		rows[e], cost[e] = offsets[e+1]-offsets[e], din*dout
 	}
 	touch := touchWeights(len(wv))
-	runPieces(rows, cost, func(e, lo, hi int) { // out_e rows [lo, hi) = x_e · w_e^T
+	runPieces(eng, rows, cost, func(e, lo, hi int) { // out_e rows [lo, hi) = x_e · w_e^T
 		r := offsets[e] + lo
 		if touch && hi-lo < fewRows {
 			touchLines(wv[e*dout*din : (e+1)*dout*din])
 		}
-		gemmSerial(false, true, hi-lo, dout, din, 1, xv[r*din:], din, wv[e*dout*din:], din, 0, ov[r*dout:], dout)
+		gemmSerial(eng, false, true, hi-lo, dout, din, 1, xv[r*din:], din, wv[e*dout*din:], din, 0, ov[r*dout:], dout)
 	})
 }
 
@@ -101,9 +101,9 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 		if touch && m < fewRows {
 			touchLines(dw[(e*dout+lo)*din : (e*dout+hi)*din])
 		}
-		gemmSerial(true, false, hi-lo, din, m, 1, dov[r*dout+lo:], dout, xv[r*din:], din, betaW, dw[(e*dout+lo)*din:], din)
+		gemmSerial(tp.eng, true, false, hi-lo, din, m, 1, dov[r*dout+lo:], dout, xv[r*din:], din, betaW, dw[(e*dout+lo)*din:], din)
 	}
-	runPieces(length, cost, func(p, lo, hi int) {
+	runPieces(tp.eng, length, cost, func(p, lo, hi int) {
 		if p >= groups {
 			dwGroup(p-groups, lo, hi)
 			return
@@ -113,7 +113,7 @@ func groupedBackward[T Float](tp *Tape, x, w, out *Tensor, offsets []int) {
 		if touch && hi-lo < fewRows {
 			touchLines(wv[p*dout*din : (p+1)*dout*din])
 		}
-		gemmSerial(false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
+		gemmSerial(tp.eng, false, false, hi-lo, din, dout, 1, dov[r*dout:], dout, wv[p*dout*din:], din, betaX, dx[r*din:], din)
 		if dw != nil && m < fewRows && lo == 0 {
 			dwGroup(p, 0, dout)
 		}
@@ -135,12 +135,12 @@ const minPieceCost = 1 << 19
 // (SplitRange): however unequal the groups (MoE experts rarely get equal
 // tokens), every core stays busy until the last piece, and each piece is one
 // single-threaded GEMM.
-func runPieces(length, cost []int, fn func(e, lo, hi int)) {
+func runPieces(eng *Engine, length, cost []int, fn func(e, lo, hi int)) {
 	total := 0
 	for e, n := range length {
 		total += n * cost[e]
 	}
-	workers := Cores()
+	workers := eng.Cores()
 	if workers <= 1 || total < minParallelGEMM {
 		for e, n := range length {
 			if n > 0 {
@@ -164,7 +164,7 @@ func runPieces(length, cost []int, fn func(e, lo, hi int)) {
 		a, b := pieces[i], pieces[j]
 		return (a.hi-a.lo)*cost[a.e] > (b.hi-b.lo)*cost[b.e]
 	})
-	SplitRange(len(pieces), len(pieces), RangeFunc(func(u, _ int) {
+	eng.SplitRange(len(pieces), len(pieces), RangeFunc(func(u, _ int) {
 		p := pieces[u]
 		fn(p.e, p.lo, p.hi)
 	}))
@@ -189,7 +189,7 @@ func (tp *Tape) Select(x *Tensor, i int) *Tensor {
 
 func selectOp[T Float](tp *Tape, x, out *Tensor, off, n int) {
 	copy(Values[T](out), Values[T](x)[off:off+n])
-	tp.record(out, func() {
+	tp.record("Select", out, func() {
 		gx := gradOf[T](tp, x)[off : off+n]
 		for j, g := range Grads[T](out) {
 			gx[j] += g

@@ -40,21 +40,21 @@ func (tp *Tape) matmul(a, b *Tensor, transA, transB bool, batch, ar, ac, br, bc 
 	}
 	out := tp.allocDirty(a.dtype, shape...) // every element is written (beta = 0)
 	if a.dtype == Float64 {
-		matmulForward(Values[float64](a), Values[float64](b), Values[float64](out), transA, transB, batch, m, n, k, ac, bc)
-		tp.record(out, func() { matmulBackward[float64](tp, a, b, out, transA, transB, batch, m, n, k, ac, bc) }, a, b)
+		matmulForward(tp.eng, Values[float64](a), Values[float64](b), Values[float64](out), transA, transB, batch, m, n, k, ac, bc)
+		tp.record("MatMul", out, func() { matmulBackward[float64](tp, a, b, out, transA, transB, batch, m, n, k, ac, bc) }, a, b)
 	} else {
-		matmulForward(Values[float32](a), Values[float32](b), Values[float32](out), transA, transB, batch, m, n, k, ac, bc)
-		tp.record(out, func() { matmulBackward[float32](tp, a, b, out, transA, transB, batch, m, n, k, ac, bc) }, a, b)
+		matmulForward(tp.eng, Values[float32](a), Values[float32](b), Values[float32](out), transA, transB, batch, m, n, k, ac, bc)
+		tp.record("MatMul", out, func() { matmulBackward[float32](tp, a, b, out, transA, transB, batch, m, n, k, ac, bc) }, a, b)
 	}
 	return out
 }
 
 // matmulForward runs one GEMM per batch entry; lda = ac and ldb = bc are the
 // stored row strides.
-func matmulForward[T Float](a, b, c []T, transA, transB bool, batch, m, n, k, lda, ldb int) {
+func matmulForward[T Float](e *Engine, a, b, c []T, transA, transB bool, batch, m, n, k, lda, ldb int) {
 	sa, sb, sc := m*k, k*n, m*n
 	for s := 0; s < batch; s++ {
-		gemm(transA, transB, m, n, k, 1, a[s*sa:], lda, b[s*sb:], ldb, 0, c[s*sc:], n)
+		gemm(e, transA, transB, m, n, k, 1, a[s*sa:], lda, b[s*sb:], ldb, 0, c[s*sc:], n)
 	}
 }
 
@@ -68,9 +68,9 @@ func matmulBackward[T Float](tp *Tape, a, b, out *Tensor, transA, transB bool, b
 		da, beta := gradForOverwrite[T](tp, a)
 		for s := 0; s < batch; s++ {
 			if !transA { // dA [M,K] = dC [M,N] · op(B)^T
-				gemm(false, !transB, m, k, n, 1, dc[s*sc:], n, bv[s*sb:], ldb, beta, da[s*sa:], lda)
+				gemm(tp.eng, false, !transB, m, k, n, 1, dc[s*sc:], n, bv[s*sb:], ldb, beta, da[s*sa:], lda)
 			} else { // dA [K,M] = op(B) [K,N] · dC^T
-				gemm(transB, true, k, m, n, 1, bv[s*sb:], ldb, dc[s*sc:], n, beta, da[s*sa:], lda)
+				gemm(tp.eng, transB, true, k, m, n, 1, bv[s*sb:], ldb, dc[s*sc:], n, beta, da[s*sa:], lda)
 			}
 		}
 	}
@@ -78,9 +78,9 @@ func matmulBackward[T Float](tp *Tape, a, b, out *Tensor, transA, transB bool, b
 		db, beta := gradForOverwrite[T](tp, b)
 		for s := 0; s < batch; s++ {
 			if !transB { // dB [K,N] = op(A)^T · dC
-				gemm(!transA, false, k, n, m, 1, av[s*sa:], lda, dc[s*sc:], n, beta, db[s*sb:], ldb)
+				gemm(tp.eng, !transA, false, k, n, m, 1, av[s*sa:], lda, dc[s*sc:], n, beta, db[s*sb:], ldb)
 			} else { // dB [N,K] = dC^T · op(A)
-				gemm(true, transA, n, k, m, 1, dc[s*sc:], n, av[s*sa:], lda, beta, db[s*sb:], ldb)
+				gemm(tp.eng, true, transA, n, k, m, 1, dc[s*sc:], n, av[s*sa:], lda, beta, db[s*sb:], ldb)
 			}
 		}
 	}

@@ -123,10 +123,10 @@ func mmBenchSgemm(b *testing.B, c *mmBenchCase) {
 
 func mmBenchGemm(b *testing.B, c *mmBenchCase) {
 	av, bv := c.a.F32(), c.b.F32()
-	gemm(false, false, c.m, c.n, c.k, 1, av, c.k, bv, c.n, 0, c.c, c.n)
+	gemm(DefaultEngine(), false, false, c.m, c.n, c.k, 1, av, c.k, bv, c.n, 0, c.c, c.n)
 	b.ReportAllocs()
 	for b.Loop() {
-		gemm(false, false, c.m, c.n, c.k, 1, av, c.k, bv, c.n, 0, c.c, c.n)
+		gemm(DefaultEngine(), false, false, c.m, c.n, c.k, 1, av, c.k, bv, c.n, 0, c.c, c.n)
 	}
 	mmBenchReport(b, c.flopsOnePr)
 }

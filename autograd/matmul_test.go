@@ -107,7 +107,7 @@ func TestGEMMSplitMatchesReference(t *testing.T) {
 						want[i*n+j] = 0.5*s + 2*want[i*n+j]
 					}
 				}
-				gemm(ta, tb, m, n, k, 0.5, a.F64(), lda, b.F64(), ldb, 2, c, n)
+				gemm(DefaultEngine(), ta, tb, m, n, k, 0.5, a.F64(), lda, b.F64(), ldb, 2, c, n)
 				for i := range c {
 					if d := c[i] - want[i]; d > 1e-9 || d < -1e-9 {
 						t.Fatalf("m%d n%d k%d transA %v transB %v: element %d = %v, want %v", m, n, k, ta, tb, i, c[i], want[i])

@@ -10,17 +10,17 @@ const chunksPerCore = 4
 
 // ChunksFor is the number of chunks to cut work (in any unit) into for
 // SplitRange: a few per core, none smaller than minChunk.
-func ChunksFor(work, minChunk int) int {
-	return max(1, min(chunksPerCore*Cores(), work/max(minChunk, 1)))
+func (e *Engine) ChunksFor(work, minChunk int) int {
+	return max(1, min(chunksPerCore*e.Cores(), work/max(minChunk, 1)))
 }
 
 // parallelFor splits [0, n) into contiguous chunks, a few per core, and runs
 // fn on each (SplitRange). cost is the approximate work per index; small
 // jobs run inline.
-func parallelFor(n, cost int, fn func(lo, hi int)) {
-	if Cores() <= 1 || n*cost < minParallelWork {
+func (e *Engine) parallelFor(n, cost int, fn func(lo, hi int)) {
+	if n*cost < minParallelWork || e.Cores() <= 1 {
 		fn(0, n)
 		return
 	}
-	SplitRange(n, ChunksFor(n*cost, minParallelWork/2), RangeFunc(fn))
+	e.SplitRange(n, e.ChunksFor(n*cost, minParallelWork/2), RangeFunc(fn))
 }

@@ -11,6 +11,7 @@ import (
 // allocates nothing in steady state. Classes are multiples of 1/8 of the
 // enclosing power of two, so a buffer wastes at most 12.5% of its capacity.
 type bufferPool struct {
+	eng    *Engine // clears large buffers on its cores; poisons dirty ones when set
 	free32 map[int][][]float32
 	free64 map[int][][]float64
 	// idle counts, per size class, the Reset cycles since a buffer of that
@@ -34,17 +35,17 @@ func sizeClass(n int) int {
 // get32 returns a zeroed buffer; large ones are cleared by all cores.
 func (p *bufferPool) get32(n int) []float32 {
 	b := p.get32Dirty(n)
-	clearParallel(b)
+	p.eng.clearParallel(b)
 	return b
 }
 
 // clearParallel zeroes b, a large b on all cores.
-func clearParallel(b []float32) {
+func (e *Engine) clearParallel(b []float32) {
 	if len(b) < minParallelWork {
 		clear(b) // inline, and without the closure a split would allocate
 		return
 	}
-	parallelFor(len(b), 1, func(lo, hi int) { clear(b[lo:hi]) })
+	e.parallelFor(len(b), 1, func(lo, hi int) { clear(b[lo:hi]) })
 }
 
 // get32Dirty is get32 without zeroing: for outputs a kernel overwrites whole.
@@ -56,27 +57,24 @@ func (p *bufferPool) get32Dirty(n int) []float32 {
 	if l := p.free32[c]; len(l) > 0 {
 		b := l[len(l)-1][:n]
 		p.free32[c] = l[:len(l)-1]
-		if poisonDirty {
+		if p.eng.poison {
 			poison(b)
 		}
 		return b
 	}
 	b := make([]float32, n, c)
-	if poisonDirty {
+	if p.eng.poison {
 		poison(b)
 	}
 	return b
 }
 
-// poisonDirty makes get32Dirty fill buffers with NaN, so that tests catch a
-// kernel that leaves part of a dirty output unwritten. Tests set it.
-var poisonDirty bool
-
-// PoisonDirtyBuffers makes every float32 buffer that a kernel takes without
-// zeroing (because it overwrites it whole) start as NaN, so that a kernel
-// that leaves an element unwritten shows up as NaN. A testing aid: it slows
+// PoisonDirtyBuffers makes every float32 buffer that the default engine's
+// kernels take without zeroing (because they overwrite it whole) start as
+// NaN, so that a kernel that leaves an element unwritten shows up as NaN
+// (EngineOptions.PoisonDirty for other engines). A testing aid: it slows
 // everything down; set it before any tape is used.
-func PoisonDirtyBuffers(on bool) { poisonDirty = on }
+func PoisonDirtyBuffers(on bool) { DefaultEngine().poison = on }
 
 // PoisonUnlessBenchmarking is PoisonDirtyBuffers for a test binary's
 // TestMain, after flag.Parse: it poisons unless benchmarks were asked for

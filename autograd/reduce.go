@@ -54,10 +54,10 @@ func reduceAll(tp *Tape, x *Tensor, scale float64) *Tensor {
 
 func reduceAllOp[T Float](tp *Tape, x, out *Tensor, scale float64) {
 	xv := Values[T](x)
-	Values[T](out)[0] = T(scale * reduceSum(xv))
-	tp.record(out, func() {
+	Values[T](out)[0] = T(scale * reduceSum(tp.eng, xv))
+	tp.record(reduceName(scale), out, func() {
 		g, gx := T(scale)*Grads[T](out)[0], gradOf[T](tp, x)
-		parallelFor(len(gx), 1, func(lo, hi int) {
+		tp.eng.parallelFor(len(gx), 1, func(lo, hi int) {
 			for i := range gx[lo:hi] {
 				gx[lo+i] += g
 			}
@@ -66,13 +66,13 @@ func reduceAllOp[T Float](tp *Tape, x, out *Tensor, scale float64) {
 }
 
 // reduceSum adds up v in float64, block by block on all cores.
-func reduceSum[T Float](v []T) float64 {
+func reduceSum[T Float](e *Engine, v []T) float64 {
 	nb := (len(v) + reduceBlock - 1) / reduceBlock
 	if nb <= 1 {
 		return reduceSumRun(v)
 	}
 	part := make([]float64, nb)
-	parallelFor(nb, reduceBlock, func(lo, hi int) {
+	e.parallelFor(nb, reduceBlock, func(lo, hi int) {
 		for b := lo; b < hi; b++ {
 			part[b] = reduceSumRun(v[b*reduceBlock : min((b+1)*reduceBlock, len(v))])
 		}
@@ -103,10 +103,10 @@ func reduceSumRun[T Float](v []T) float64 {
 func reduceAxisOp[T Float](tp *Tape, p *ewPlan, x, out *Tensor) {
 	xv, ov := Values[T](x), Values[T](out)
 	_, ib := p.inner()
-	p.each(p.disjoint(p.sb), func(o, _, ob, m int) { ewAxpyRow(ov[ob:], ib, xv[o:o+m], 1) })
-	tp.record(out, func() {
+	p.each(tp.eng, p.disjoint(p.sb), func(o, _, ob, m int) { ewAxpyRow(ov[ob:], ib, xv[o:o+m], 1) })
+	tp.record("SumAxis", out, func() {
 		g, gx := Grads[T](out), gradOf[T](tp, x)
-		p.each(true, func(o, _, ob, m int) { reduceSpreadRow(gx[o:o+m], g[ob:], ib) })
+		p.each(tp.eng, true, func(o, _, ob, m int) { reduceSpreadRow(gx[o:o+m], g[ob:], ib) })
 	}, x)
 }
 
@@ -121,4 +121,13 @@ func reduceSpreadRow[T Float](d, g []T, ig int) {
 	for j := range d {
 		d[j] += s
 	}
+}
+
+// reduceName names a whole-tensor reduction for reports: Sum, or Mean when
+// it scales.
+func reduceName(scale float64) string {
+	if scale == 1 {
+		return "Sum"
+	}
+	return "Mean"
 }

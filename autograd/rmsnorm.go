@@ -28,7 +28,7 @@ func (tp *Tape) RMSNorm(x, weight *Tensor, eps float64) *Tensor {
 func nnRMSNormOp[T Float](tp *Tape, x, weight, out *Tensor, rstd []float64, d int, eps float64) {
 	xv, wv, yv := Values[T](x), Values[T](weight), Values[T](out)
 	rows := len(rstd)
-	parallelFor(rows, 2*d, func(lo, hi int) {
+	tp.eng.parallelFor(rows, 2*d, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr, yr := xv[r*d:(r+1)*d], yv[r*d:(r+1)*d]
 			rs := 1 / math.Sqrt(nnDot(xr, xr)/float64(d)+eps)
@@ -39,7 +39,7 @@ func nnRMSNormOp[T Float](tp *Tape, x, weight, out *Tensor, rstd []float64, d in
 			}
 		}
 	})
-	tp.record(out, func() {
+	tp.record("RMSNorm", out, func() {
 		dy := Grads[T](out)
 		var dx, dw []T
 		if x.requiresGrad {
@@ -54,7 +54,7 @@ func nnRMSNormOp[T Float](tp *Tape, x, weight, out *Tensor, rstd []float64, d in
 		// One pass over the rows: dx row by row, and dw summed per fixed
 		// block of rows, then the blocks in order, so the result depends
 		// neither on the cores nor on which core took which block.
-		parallelFor(blocks, rmsBlockRows*6*d, func(lo, hi int) {
+		tp.eng.parallelFor(blocks, rmsBlockRows*6*d, func(lo, hi int) {
 			for blk := lo; blk < hi; blk++ {
 				var acc []float64
 				if partial != nil {
@@ -66,7 +66,7 @@ func nnRMSNormOp[T Float](tp *Tape, x, weight, out *Tensor, rstd []float64, d in
 			}
 		})
 		if dw != nil {
-			parallelFor(d, 2*blocks, func(lo, hi int) {
+			tp.eng.parallelFor(d, 2*blocks, func(lo, hi int) {
 				for i := lo; i < hi; i++ {
 					var s float64
 					for blk := range blocks {

@@ -27,7 +27,7 @@ func (tp *Tape) RoPE(x *Tensor, theta float64, posOffset int) *Tensor {
 	if x.Len() == 0 {
 		return out
 	}
-	tab := nnRopeTables(dh, theta, posOffset+t)
+	tab := tp.eng.ropeTables(dh, theta, posOffset+t)
 	lo, hi := posOffset*dh/2, (posOffset+t)*dh/2 // table rows posOffset..posOffset+T-1
 	if x.dtype == Float64 {
 		nnRopeOp(tp, x, out, tab.cos64[lo:hi], tab.sin64[lo:hi], t, h, dh)
@@ -39,19 +39,19 @@ func (tp *Tape) RoPE(x *Tensor, theta float64, posOffset int) *Tensor {
 
 func nnRopeOp[T Float](tp *Tape, x, out *Tensor, cos, sin []T, t, h, dh int) {
 	rows := x.Len() / dh
-	nnRopeRotate(Values[T](out), Values[T](x), cos, sin, rows, t, h, dh, false, false)
-	tp.record(out, func() {
+	nnRopeRotate(tp.eng, Values[T](out), Values[T](x), cos, sin, rows, t, h, dh, false, false)
+	tp.record("RoPE", out, func() {
 		gx, beta := gradForOverwrite[T](tp, x)
-		nnRopeRotate(gx, Grads[T](out), cos, sin, rows, t, h, dh, true, beta == 1)
+		nnRopeRotate(tp.eng, gx, Grads[T](out), cos, sin, rows, t, h, dh, true, beta == 1)
 	}, x)
 }
 
 // nnRopeRotate writes (or, with add, adds) the rotation of src to dst for
 // rows of Dh elements ordered [B, T, H]; inverse rotates by the negated
 // angle, which is the adjoint of the orthogonal rotation (the backward pass).
-func nnRopeRotate[T Float](dst, src, cos, sin []T, rows, t, h, dh int, inverse, add bool) {
+func nnRopeRotate[T Float](e *Engine, dst, src, cos, sin []T, rows, t, h, dh int, inverse, add bool) {
 	half := dh / 2
-	parallelFor(rows, 2*dh, func(lo, hi int) {
+	e.parallelFor(rows, 2*dh, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			pos := (r / h) % t
 			nnRopeRow(dst[r*dh:][:half], dst[r*dh+half:][:half], src[r*dh:][:half], src[r*dh+half:][:half],
@@ -104,24 +104,23 @@ type nnRopeEntry struct {
 	tab atomic.Pointer[nnRopeTable]
 }
 
-// nnRopeCache maps nnRopeKey to *nnRopeEntry. Models use one or two
-// (Dh, theta) pairs, so it stays small; tapes on many goroutines share it.
-var nnRopeCache sync.Map
-
-// nnRopeTables returns a table covering at least positions [0, npos).
-func nnRopeTables(dh int, theta float64, npos int) *nnRopeTable {
+// ropeTables returns a table of the engine's covering at least positions
+// [0, npos). The engine's cache (Engine.ropes, nnRopeKey to *nnRopeEntry)
+// stays small: models use one or two (Dh, theta) pairs; tapes on many
+// goroutines share it.
+func (e *Engine) ropeTables(dh int, theta float64, npos int) *nnRopeTable {
 	key := nnRopeKey{dh, theta}
-	v, ok := nnRopeCache.Load(key)
+	v, ok := e.ropes.Load(key)
 	if !ok {
-		v, _ = nnRopeCache.LoadOrStore(key, &nnRopeEntry{})
+		v, _ = e.ropes.LoadOrStore(key, &nnRopeEntry{})
 	}
-	e := v.(*nnRopeEntry)
-	if tab := e.tab.Load(); tab != nil && tab.npos >= npos {
+	ent := v.(*nnRopeEntry)
+	if tab := ent.tab.Load(); tab != nil && tab.npos >= npos {
 		return tab
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	tab := e.tab.Load()
+	ent.mu.Lock()
+	defer ent.mu.Unlock()
+	tab := ent.tab.Load()
 	if tab != nil && tab.npos >= npos {
 		return tab
 	}
@@ -133,7 +132,7 @@ func nnRopeTables(dh int, theta float64, npos int) *nnRopeTable {
 		size *= 2
 	}
 	tab = nnNewRopeTable(dh, theta, size)
-	e.tab.Store(tab)
+	ent.tab.Store(tab)
 	return tab
 }
 

@@ -86,7 +86,7 @@ func TestRoPETablesConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for p := g; p < 600; p += 37 {
-				tab := nnRopeTables(6, theta, p+1)
+				tab := DefaultEngine().ropeTables(6, theta, p+1)
 				s, c := math.Sincos(float64(p) * math.Pow(theta, -2.0/6))
 				if tab.npos <= p || tab.cos64[p*3+1] != c || tab.sin64[p*3+1] != s {
 					errs <- fmt.Errorf("table for position %d: npos %d", p, tab.npos)

@@ -1,7 +1,5 @@
 package autograd
 
-import "sync"
-
 // Float32 products on CPUs with AVX-512 run on the package's own GEMM rather
 // than the BLAS: the shapes a training step multiplies (a few hundred rows by
 // a few hundred, an expert's tokens by its weights) are small enough that the
@@ -38,23 +36,10 @@ const tiledWidth = 512
 // lineFloats is how many float32 one cache line holds.
 const lineFloats = 16
 
-// tilePrefetch lets the kernel ask for the operands of the calls after it
-// (sgemmColumns); off, it is the reference the prefetching is measured
-// against.
-var tilePrefetch = true
-
-// packPlainB packs a plain B's full panels too, as a transposed B's: the
-// reference the in-place route is tested and benchmarked against.
-var packPlainB = false
-
-// tiledBuffers holds one call's packed panels and remainder tiles; calls on
-// different cores take their own from the pool.
-var tiledBuffers = sync.Pool{New: func() any { return new([]float32) }}
-
 // sgemmTiled computes C = alpha·op(A)·op(B) + beta·C in gemm's conventions
 // on one core, for float32 on AVX-512 (tileKernel8x32), tiledWidth columns
 // of C at a time.
-func sgemmTiled(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func sgemmTiled(e *Engine, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
 		return
 	}
@@ -77,14 +62,14 @@ func sgemmTiled(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		_ = b[(k-1)*ldb+n-1]
 	}
 	_ = c[(m-1)*ldc+n-1]
-	bufp := tiledBuffers.Get().(*[]float32)
-	defer tiledBuffers.Put(bufp)
+	bufp := e.tiled.Get().(*[]float32)
+	defer e.tiled.Put(bufp)
 	for j0 := 0; j0 < n; j0 += tiledWidth {
 		bOff := j0 // column j0 of op(B)
 		if transB {
 			bOff = j0 * ldb
 		}
-		sgemmColumns(bufp, transA, transB, m, min(tiledWidth, n-j0), k, alpha, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
+		sgemmColumns(e, bufp, transA, transB, m, min(tiledWidth, n-j0), k, alpha, a, lda, b[bOff:], ldb, beta, c[j0:], ldc)
 	}
 }
 
@@ -103,14 +88,14 @@ func sgemmTiled(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 // activation or gradient just written, small ran faster in 14 of 17
 // alternating rounds (medians 4,111 against 4,047 tokens/s). Only a
 // transposed B and a plain B's last partial panel are packed.
-func sgemmColumns(bufp *[]float32, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+func sgemmColumns(e *Engine, bufp *[]float32, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ars, acs := lda, 1 // op(A)[i,p] = a[i*ars + p*acs]
 	if transA {
 		ars, acs = 1, lda
 	}
 	panels := (n + tileCols - 1) / tileCols
 	firstPacked := 0 // panels from this one on are packed
-	if !transB && !packPlainB {
+	if !transB && !e.packPlainB {
 		firstPacked = n / tileCols
 	}
 	depth := min(k, tiledDepth)
@@ -171,7 +156,7 @@ func sgemmColumns(bufp *[]float32, transA, transB bool, m, n, k int, alpha float
 					cNext = &c[next*ldc]
 				}
 				switch {
-				case !tilePrefetch:
+				case !e.tilePrefetch:
 					cNext = nil
 				case i == 0 && jp+1 < firstPacked:
 					pf, pfStride, pfSteps = &b[p0*ldb+j+tileCols], ldb, kb

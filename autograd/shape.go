@@ -9,9 +9,9 @@ import "fmt"
 func (tp *Tape) Reshape(x *Tensor, shape ...int) *Tensor {
 	v := tp.view(x, shapeResolve(x, shape)...)
 	if x.dtype == Float64 {
-		tp.record(v, func() { gradAddInto(tp, x, Grads[float64](v), 1, true) }, x)
+		tp.record("Reshape", v, func() { gradAddInto(tp, x, Grads[float64](v), 1, true) }, x)
 	} else {
-		tp.record(v, func() { gradAddInto(tp, x, Grads[float32](v), 1, true) }, x)
+		tp.record("Reshape", v, func() { gradAddInto(tp, x, Grads[float32](v), 1, true) }, x)
 	}
 	return v
 }
@@ -54,7 +54,7 @@ func gradAddInto[T Float](tp *Tape, x *Tensor, g []T, c T, donate bool) bool {
 		return true
 	}
 	d, beta := gradForOverwrite[T](tp, x)
-	parallelFor(len(g), 1, func(lo, hi int) {
+	tp.eng.parallelFor(len(g), 1, func(lo, hi int) {
 		if beta == 0 {
 			ewScaleRow(d[lo:hi], g[lo:hi], c)
 			return
@@ -130,7 +130,7 @@ func shapeTransposePlan(shape, st []int) *ewPlan {
 func shapeTransposeOp[T Float](tp *Tape, p *ewPlan, x, out *Tensor) {
 	xv, ov := Values[T](x), Values[T](out)
 	s, _ := p.inner()
-	p.each(true, func(o, ox, _, m int) {
+	p.each(tp.eng, true, func(o, ox, _, m int) {
 		if s <= 1 {
 			copy(ov[o:o+m], xv[ox:ox+m])
 			return
@@ -139,10 +139,10 @@ func shapeTransposeOp[T Float](tp *Tape, p *ewPlan, x, out *Tensor) {
 			ov[o+j] = xv[ox+j*s]
 		}
 	})
-	tp.record(out, func() {
+	tp.record("Transpose", out, func() {
 		g, gx := Grads[T](out), gradOf[T](tp, x)
 		// A permutation writes every element of x exactly once: runs are disjoint.
-		p.each(true, func(o, ox, _, m int) {
+		p.each(tp.eng, true, func(o, ox, _, m int) {
 			if s <= 1 {
 				ewAxpyRow(gx[ox:], 1, g[o:o+m], 1)
 				return
@@ -211,7 +211,7 @@ func shapeConcatOp[T Float](tp *Tape, xs []*Tensor, out *Tensor, outer int) {
 	}
 	width := offs[len(xs)]
 	ov := Values[T](out)
-	parallelFor(outer, width, func(lo, hi int) {
+	tp.eng.parallelFor(outer, width, func(lo, hi int) {
 		for i, x := range xs {
 			w, xv := offs[i+1]-offs[i], Values[T](x)
 			for r := lo; r < hi; r++ {
@@ -219,14 +219,14 @@ func shapeConcatOp[T Float](tp *Tape, xs []*Tensor, out *Tensor, outer int) {
 			}
 		}
 	})
-	tp.record(out, func() {
+	tp.record("Concat", out, func() {
 		g := Grads[T](out)
 		for i, x := range xs {
 			if !x.requiresGrad {
 				continue
 			}
 			w, gx := offs[i+1]-offs[i], gradOf[T](tp, x)
-			parallelFor(outer, w, func(lo, hi int) {
+			tp.eng.parallelFor(outer, w, func(lo, hi int) {
 				for r := lo; r < hi; r++ {
 					ewAxpyRow(gx[r*w:(r+1)*w], 1, g[r*width+offs[i]:r*width+offs[i+1]], 1)
 				}
@@ -272,14 +272,14 @@ func (tp *Tape) Split(x *Tensor, axis int, sizes ...int) []*Tensor {
 // shapeSplitOp copies columns off : off+w of x seen as [outer, width] into out.
 func shapeSplitOp[T Float](tp *Tape, x, out *Tensor, outer, width, off, w int) {
 	xv, ov := Values[T](x), Values[T](out)
-	parallelFor(outer, w, func(lo, hi int) {
+	tp.eng.parallelFor(outer, w, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			copy(ov[r*w:(r+1)*w], xv[r*width+off:r*width+off+w])
 		}
 	})
-	tp.record(out, func() {
+	tp.record("Split", out, func() {
 		g, gx := Grads[T](out), gradOf[T](tp, x)
-		parallelFor(outer, w, func(lo, hi int) {
+		tp.eng.parallelFor(outer, w, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				ewAxpyRow(gx[r*width+off:r*width+off+w], 1, g[r*w:(r+1)*w], 1)
 			}

@@ -58,7 +58,7 @@ func (tp *Tape) LogSumExp(x *Tensor) *Tensor {
 
 func nnSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 	xv, yv := Values[T](x), Values[T](out)
-	parallelFor(rows, 8*cols, func(lo, hi int) {
+	tp.eng.parallelFor(rows, 8*cols, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr, yr := xv[r*cols:(r+1)*cols], yv[r*cols:(r+1)*cols]
 			inv := T(1 / nnExpShift(yr, xr, nnRowMax(xr)))
@@ -67,9 +67,9 @@ func nnSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 			}
 		}
 	})
-	tp.record(out, func() {
+	tp.record("Softmax", out, func() {
 		dy, dx := Grads[T](out), gradOf[T](tp, x)
-		parallelFor(rows, 4*cols, func(lo, hi int) {
+		tp.eng.parallelFor(rows, 4*cols, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				yr, dyr, dxr := yv[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
 				dot := T(nnDot(yr, dyr)) // dx = y ⊙ (dy - <y, dy>)
@@ -83,7 +83,7 @@ func nnSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 
 func nnLogSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 	xv, yv := Values[T](x), Values[T](out)
-	parallelFor(rows, 8*cols, func(lo, hi int) {
+	tp.eng.parallelFor(rows, 8*cols, func(lo, hi int) {
 		var buf []T // exponentials of one row
 		for r := lo; r < hi; r++ {
 			xr, yr := xv[r*cols:(r+1)*cols], yv[r*cols:(r+1)*cols]
@@ -93,9 +93,9 @@ func nnLogSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 			}
 		}
 	})
-	tp.record(out, func() {
+	tp.record("LogSoftmax", out, func() {
 		dy, dx := Grads[T](out), gradOf[T](tp, x)
-		parallelFor(rows, 8*cols, func(lo, hi int) {
+		tp.eng.parallelFor(rows, 8*cols, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				yr, dyr, dxr := yv[r*cols:(r+1)*cols], dy[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
 				sum := T(nnSum(dyr)) // dx = dy - softmax(x) · sum(dy)
@@ -109,15 +109,15 @@ func nnLogSoftmaxOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 
 func nnLogSumExpOp[T Float](tp *Tape, x, out *Tensor, rows, cols int) {
 	xv, ov := Values[T](x), Values[T](out)
-	parallelFor(rows, 8*cols, func(lo, hi int) {
+	tp.eng.parallelFor(rows, 8*cols, func(lo, hi int) {
 		var buf []T // exponentials of one row
 		for r := lo; r < hi; r++ {
 			ov[r] = T(nnLogSumExpRow(xv[r*cols:(r+1)*cols], &buf))
 		}
 	})
-	tp.record(out, func() {
+	tp.record("LogSumExp", out, func() {
 		dy, dx := Grads[T](out), gradOf[T](tp, x)
-		parallelFor(rows, 8*cols, func(lo, hi int) {
+		tp.eng.parallelFor(rows, 8*cols, func(lo, hi int) {
 			for r := lo; r < hi; r++ {
 				xr, dxr := xv[r*cols:(r+1)*cols], dx[r*cols:(r+1)*cols]
 				lse, g := ov[r], dy[r] // dx = dy · softmax(x)

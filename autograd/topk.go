@@ -34,7 +34,7 @@ func (tp *Tape) TopK(x *Tensor, k int) (*Tensor, []int32) {
 
 func nnTopKOp[T Float](tp *Tape, x, out *Tensor, idx []int32, rows, cols, k int) {
 	xv, ov := Values[T](x), Values[T](out)
-	parallelFor(rows, 4*cols, func(lo, hi int) {
+	tp.eng.parallelFor(rows, 4*cols, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			xr, vr, ir := xv[r*cols:(r+1)*cols], ov[r*k:(r+1)*k], idx[r*k:(r+1)*k]
 			if k <= nnTopKInsertMax {
@@ -44,7 +44,7 @@ func nnTopKOp[T Float](tp *Tape, x, out *Tensor, idx []int32, rows, cols, k int)
 			}
 		}
 	})
-	tp.record(out, func() { nnScatterAlongRows(gradOf[T](tp, x), Grads[T](out), idx, rows, cols, k) }, x)
+	tp.record("TopK", out, func() { nnScatterAlongRows(tp.eng, gradOf[T](tp, x), Grads[T](out), idx, rows, cols, k) }, x)
 }
 
 // nnTopKBefore reports whether value a at column ai ranks before value b at
