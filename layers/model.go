@@ -92,7 +92,8 @@ func New(cfg Config, dt autograd.DType, seed uint64) (*Model, error) {
 	return m, nil
 }
 
-// Params returns every trainable parameter in a fixed order.
+// Params returns every parameter, trainable or frozen (see Trainable), in a
+// fixed order: what a model checkpoint holds.
 func (m *Model) Params() []*autograd.Tensor { return m.params }
 
 // NumParams returns the total parameter count.

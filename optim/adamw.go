@@ -76,8 +76,8 @@ type slot struct {
 
 // NewAdamW returns an optimizer for params with zeroed moments. Parameter
 // names key the checkpoint state, so each must be non-empty and unique, and
-// each parameter must require grad. It returns an error for an invalid
-// config or parameter list.
+// each parameter must require grad: frozen parameters get no moments. It
+// returns an error for an invalid config or parameter list.
 func NewAdamW(params []*autograd.Tensor, cfg AdamWConfig) (*AdamW, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -97,7 +97,7 @@ func NewAdamW(params []*autograd.Tensor, cfg AdamWConfig) (*AdamW, error) {
 		case seen[p.Name]:
 			return nil, fmt.Errorf("adamw: parameter name %q appears twice", p.Name)
 		case !p.RequiresGrad():
-			return nil, fmt.Errorf("adamw: parameter %q does not require grad", p.Name)
+			return nil, fmt.Errorf("adamw: parameter %q does not require grad: a frozen parameter has no optimizer state, so pass only the trainable ones (layers.Model.Trainable)", p.Name)
 		}
 		seen[p.Name] = true
 		m := autograd.New(p.DType(), p.Shape()...)
@@ -138,7 +138,9 @@ func (o *AdamW) Decays(name string) bool {
 
 // Step applies one AdamW update to every parameter from its current
 // gradient (a parameter without a gradient buffer counts as a zero
-// gradient). With t the new step count, g the gradient and lr, wd the
+// gradient). A parameter frozen after the optimizer was built (it no longer
+// requires grad) is skipped: its value and moments stay as they are, as
+// PyTorch skips a parameter without a gradient. With t the new step count, g the gradient and lr, wd the
 // learning rate and weight decay, per element:
 //
 //	p = p * (1 - lr*wd)                (decay group only)
@@ -175,6 +177,9 @@ func (o *AdamW) StepScaled(gradScale float64) {
 	}
 	for i := range o.slots {
 		s := &o.slots[i]
+		if !s.p.RequiresGrad() {
+			continue
+		}
 		c.decay = 1
 		if s.decay {
 			c.decay = 1 - o.cfg.LR*o.cfg.WeightDecay

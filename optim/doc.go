@@ -10,7 +10,10 @@
 // which is what the trainer does.
 //
 // Everything works on the []*autograd.Tensor parameter lists that layers
-// return; gradients are read with autograd.Grads. float32 is the training
+// return; gradients are read with autograd.Grads. Frozen parameters (that do
+// not require grad) have no optimizer state, and the gradient norm, clipping
+// and finiteness check leave them out: build the optimizer from
+// layers.Model.Trainable. float32 is the training
 // dtype; float64 parameters are supported the same way (for tests and checks).
 //
 // Kernels run one fused pass per parameter and split large parameters across

@@ -9,12 +9,13 @@ import (
 
 // GradNorm returns the global L2 norm of all gradients, accumulated in
 // float64 over fixed blocks summed in a fixed order, so that the result does
-// not depend on GOMAXPROCS. Parameters without a gradient buffer contribute
-// nothing; a NaN or Inf gradient gives a non-finite norm.
+// not depend on GOMAXPROCS. Parameters without a gradient buffer, and frozen
+// ones (not requiring grad) whatever buffer they keep, contribute nothing; a
+// NaN or Inf gradient gives a non-finite norm.
 func GradNorm(params []*autograd.Tensor) float64 {
 	var sum float64
 	for _, p := range params {
-		if !p.HasGrad() {
+		if !hasLiveGrad(p) {
 			continue
 		}
 		if p.DType() == autograd.Float64 {
@@ -50,7 +51,7 @@ func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
 		return norm
 	}
 	for _, p := range params {
-		if !p.HasGrad() {
+		if !hasLiveGrad(p) {
 			continue
 		}
 		if p.DType() == autograd.Float64 {
@@ -65,10 +66,10 @@ func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
 // GradsFinite reports whether every gradient is free of NaN and Inf; if not,
 // firstBad names the first parameter (in params order) with a bad value, or
 // gives its index when it has no name. Parameters without a gradient buffer
-// are skipped.
+// and frozen ones are skipped.
 func GradsFinite(params []*autograd.Tensor) (ok bool, firstBad string) {
 	for i, p := range params {
-		if !p.HasGrad() {
+		if !hasLiveGrad(p) {
 			continue
 		}
 		var bad float64
@@ -86,6 +87,9 @@ func GradsFinite(params []*autograd.Tensor) (ok bool, firstBad string) {
 	}
 	return true, ""
 }
+
+// hasLiveGrad reports whether p is trainable and holds a gradient buffer.
+func hasLiveGrad(p *autograd.Tensor) bool { return p.RequiresGrad() && p.HasGrad() }
 
 // ZeroGrad clears every parameter's gradient, keeping the buffers.
 func ZeroGrad(params []*autograd.Tensor) {

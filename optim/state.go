@@ -22,7 +22,8 @@ const (
 const maxExactStep = 1 << 53
 
 // State returns the optimizer state for a checkpoint: "exp_avg.<name>" and
-// "exp_avg_sq.<name>" for every parameter (shaped and typed like it) and
+// "exp_avg_sq.<name>" for every parameter the optimizer was built with (the
+// trainable ones; frozen parameters have no state), shaped and typed like it, and
 // StepKey. Hyperparameters are not state: they come from the config, and the
 // learning rate from the schedule at Steps(). The moment tensors share the optimizer's buffers, so no memory is
 // copied: write them out before the next Step. The step tensor is a fresh
@@ -76,7 +77,7 @@ func (o *AdamW) LoadState(st map[string]*autograd.Tensor) error {
 			}
 		}
 		slices.Sort(extra)
-		return fmt.Errorf("%w: unexpected %q (no such parameter)", errState, extra[0])
+		return fmt.Errorf("%w: unexpected %q: no trainable parameter of that name here (frozen now, or not in this model)", errState, extra[0])
 	}
 	for i := range o.slots {
 		s := &o.slots[i]

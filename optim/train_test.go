@@ -84,12 +84,11 @@ func TestTrainMLPWithoutHeapGrowth(t *testing.T) {
 	}
 	sched := Schedule{Decay: DecayCosine, LR: 1e-2, MinLR: 1e-3, WarmupSteps: 50, TotalSteps: steps}
 	tp := autograd.NewTape()
-	x := autograd.FromSlice(data[:batch*in], batch, in) // re-pointed at each batch below
 	var first, last float64
 	var warm, end runtime.MemStats
 	for step := range steps {
 		lo := (step * batch) % rows
-		x = autograd.FromSlice(data[lo*in:(lo+batch)*in], batch, in)
+		x := autograd.FromSlice(data[lo*in:(lo+batch)*in], batch, in) // [batch, In]
 		loss := model.loss(tp, x, labels[lo:lo+batch])
 		if err := tp.Backward(loss); err != nil {
 			t.Fatal(err)
