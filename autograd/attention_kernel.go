@@ -2,7 +2,6 @@ package autograd
 
 import (
 	"math"
-	"runtime"
 	"sync"
 	"unsafe"
 )
@@ -302,7 +301,7 @@ func attnBackward[T Float](tp *Tape, d *attnDims, q, k, v, out *Tensor, lse []T)
 	nkb := (d.tk + d.bk - 1) / d.bk
 	pairs := d.b * d.hkv
 	tileCost := d.bq * d.bk * d.dh
-	if !attnUseTwoPass(pairs, nkb, runtime.GOMAXPROCS(0)) {
+	if !attnUseTwoPass(pairs, nkb, d.eng.Cores()) {
 		tp.eng.parallelFor(pairs, d.group*nqb*nkb*tileCost, func(lo, hi int) {
 			ws := getAttnScratch[T](tp.eng, d.bq, d.bk, d.dh)
 			defer putAttnScratch(tp.eng, ws)
