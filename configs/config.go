@@ -51,12 +51,12 @@ type MoEConfig struct {
 // RouterConfig is how tokens pick experts: the keys under moe.router.
 type RouterConfig struct {
 	Type           RouterType `yaml:"type"`             // scoring function
-	PreSoftmax     bool       `yaml:"pre_softmax"`      // topk_softmax: top-k on the logits, then softmax over the K chosen (else softmax over all E, then top-k)
+	PreSoftmax     bool       `yaml:"pre_softmax"`      // topk_softmax only: top-k on the logits, then softmax over the K chosen (else softmax over all E, then top-k)
 	JitterEps      float64    `yaml:"jitter_eps"`       // multiplicative input jitter in [1-eps, 1+eps] during training; 0 = off
 	ExpertBias     bool       `yaml:"expert_bias"`      // per-expert selection bias updated from load (auxiliary-loss-free balancing)
 	BiasUpdateRate float64    `yaml:"bias_update_rate"` // step size of the expert bias update
 	NoiseStd       float64    `yaml:"noise_std"`        // noisy_topk: scale of the Gaussian noise added to logits during training
-	Normalize      bool       `yaml:"normalize"`        // renormalise the K routing weights of a token to sum to 1
+	Normalize      bool       `yaml:"normalize"`        // renormalise the K routing weights of a token to sum to 1; false only for topk_softmax without pre_softmax
 }
 
 // TrainConfig is the optimisation loop: the keys under train.
@@ -67,12 +67,12 @@ type TrainConfig struct {
 	SeqLen          int       `yaml:"seq_len"`          // T: tokens per training sequence
 	LR              float64   `yaml:"lr"`               // peak learning rate
 	MinLR           float64   `yaml:"min_lr"`           // learning rate at the end of the decay
-	WarmupSteps     int       `yaml:"warmup_steps"`     // linear warmup from 0 to LR
+	WarmupSteps     int       `yaml:"warmup_steps"`     // linear warmup from 0 to LR; at or above Steps the trainer warms up over Steps/10
 	Schedule        Schedule  `yaml:"schedule"`         // decay after warmup
 	WeightDecay     float64   `yaml:"weight_decay"`     // AdamW decoupled weight decay
 	GradClip        float64   `yaml:"grad_clip"`        // global gradient-norm clip; 0 = off
 	Seed            int64     `yaml:"seed"`             // seed of initialisation, data order, dropout and router noise
-	Precision       Precision `yaml:"precision"`        // compute precision; master weights stay float32
+	Precision       Precision `yaml:"precision"`        // compute precision; master weights stay float32; only fp32 runs (CheckRunnable)
 	LogEvery        int       `yaml:"log_every"`        // steps between log lines
 	EvalEvery       int       `yaml:"eval_every"`       // steps between evaluations; 0 = never
 	EvalBatches     int       `yaml:"eval_batches"`     // micro-batches per evaluation

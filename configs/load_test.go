@@ -64,32 +64,56 @@ func TestLaterSetWins(t *testing.T) {
 
 // TestEveryKeyFromEveryOverride sets each key through env, a flag and --set and reads it back.
 func TestEveryKeyFromEveryOverride(t *testing.T) {
-	other := otherConfig(t)
 	def := Default()
-	values := map[string]string{}
-	for _, f := range registry.fields {
-		if reflect.DeepEqual(f.get(def).Interface(), f.get(other).Interface()) {
-			t.Fatalf("%s: test value equals the default", f.key)
+	differs := map[string]bool{}
+	for i, other := range otherConfigs(t) {
+		values := map[string]string{}
+		for _, f := range registry.fields {
+			if !reflect.DeepEqual(f.get(def).Interface(), f.get(other).Interface()) {
+				differs[f.key] = true
+			}
+			values[f.key] = formatPlain(yamlValue(f.get(other)))
 		}
-		values[f.key] = formatPlain(yamlValue(f.get(other)))
-	}
-	var env, sets []string
-	for key, v := range values {
-		env = append(env, EnvVar(key)+"="+v)
-		sets = append(sets, key+"="+v)
-	}
-	for name, opts := range map[string]LoadOptions{"env": {Env: env}, "flags": {Flags: values}, "sets": {Sets: sets}} {
-		c, err := Load(opts)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+		var env, sets []string
+		for key, v := range values {
+			env = append(env, EnvVar(key)+"="+v)
+			sets = append(sets, key+"="+v)
 		}
-		if !reflect.DeepEqual(c, other) {
-			t.Errorf("%s: loaded\n%+v\nwant\n%+v", name, *c, *other)
+		for name, opts := range map[string]LoadOptions{"env": {Env: env}, "flags": {Flags: values}, "sets": {Sets: sets}} {
+			c, err := Load(opts)
+			if err != nil {
+				t.Fatalf("other %d, %s: %v", i, name, err)
+			}
+			if !reflect.DeepEqual(c, other) {
+				t.Errorf("other %d, %s: loaded\n%+v\nwant\n%+v", i, name, *c, *other)
+			}
+		}
+	}
+	for _, key := range Keys() {
+		if !differs[key] {
+			t.Errorf("%s: every test value equals the default", key)
 		}
 	}
 }
 
-// otherConfig returns a valid configuration that differs from Default in every key.
+// otherConfigs returns valid configurations that between them differ from Default in every key:
+// otherConfig, and two variants of it for the router keys that only topk_softmax takes
+// (pre_softmax true, normalize false).
+func otherConfigs(t *testing.T) []*Config {
+	t.Helper()
+	pre, raw := otherConfig(t), otherConfig(t)
+	pre.MoE.Router.Type, pre.MoE.Router.PreSoftmax = RouterTopKSoftmax, true
+	raw.MoE.Router.Type, raw.MoE.Router.Normalize = RouterTopKSoftmax, false
+	for _, c := range []*Config{pre, raw} {
+		if err := c.Validate(); err != nil {
+			t.Fatalf("test configuration invalid: %v", err)
+		}
+	}
+	return []*Config{otherConfig(t), pre, raw}
+}
+
+// otherConfig returns a valid configuration that differs from Default in every key but
+// moe.router.pre_softmax and moe.router.normalize, which its sigmoid router does not take.
 func otherConfig(t *testing.T) *Config {
 	t.Helper()
 	other := Default()
@@ -97,8 +121,8 @@ func otherConfig(t *testing.T) *Config {
 		MaxSeqLen: 64, RopeTheta: 5e5, NormEps: 1e-6, TieEmbeddings: true, InitStd: 0.01}
 	other.MoE = MoEConfig{NumExperts: ExpertsPerLayer(6), TopK: 3, LayerFreq: LayerPattern(false, true),
 		ExpertFFNHiddenSize: 48, SharedExperts: 1, CapacityFactor: 1.25, AuxLossCoeff: 0.02, ZLossCoeff: 0.002,
-		LoadBalancingType: LoadBalancingSeqAux, Router: RouterConfig{Type: RouterSigmoid, PreSoftmax: true,
-			JitterEps: 0.01, ExpertBias: true, BiasUpdateRate: 0.002, NoiseStd: 0.5, Normalize: false}}
+		LoadBalancingType: LoadBalancingSeqAux, Router: RouterConfig{Type: RouterSigmoid, PreSoftmax: false,
+			JitterEps: 0.01, ExpertBias: true, BiasUpdateRate: 0.002, NoiseStd: 0.5, Normalize: true}}
 	other.Train = TrainConfig{Steps: 50, MicroBatchSize: 2, GradAccumSteps: 3, SeqLen: 32, LR: 1e-3, MinLR: 0,
 		WarmupSteps: 5, Schedule: ScheduleLinear, WeightDecay: 0, GradClip: 0.5, Seed: 7, Precision: PrecisionBF16,
 		LogEvery: 5, EvalEvery: 0, EvalBatches: 2, CheckpointEvery: 0, KeepLast: 5, Beta1: 0.8, Beta2: 0.99,

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -48,17 +49,17 @@ func (v *checks) atLeast(key string, x, lo int, hint string) {
 	}
 }
 
-// positive checks key > 0 for a real key.
+// positive checks key > 0 for a real key, and that it is finite.
 func (v *checks) positive(key string, x float64, hint string) {
-	if !(x > 0) {
-		v.fail(key, x, "must be > 0", hint)
+	if !(x > 0) || math.IsInf(x, 1) {
+		v.fail(key, x, "must be > 0 and finite", hint)
 	}
 }
 
-// nonNegative checks key >= 0 for a real key.
+// nonNegative checks key >= 0 for a real key, and that it is finite.
 func (v *checks) nonNegative(key string, x float64, hint string) {
-	if !(x >= 0) {
-		v.fail(key, x, "must be >= 0", hint)
+	if !(x >= 0) || math.IsInf(x, 1) {
+		v.fail(key, x, "must be >= 0 and finite", hint)
 	}
 }
 
@@ -181,13 +182,5 @@ func (v *checks) moe(c *Config) {
 	v.nonNegative("moe.aux_loss_coeff", e.AuxLossCoeff, "use 0 to switch the loss off")
 	v.nonNegative("moe.z_loss_coeff", e.ZLossCoeff, "use 0 to switch the loss off")
 	v.oneOf("moe.load_balancing_type", string(e.LoadBalancingType))
-	r := e.Router
-	v.oneOf("moe.router.type", string(r.Type))
-	v.fraction("moe.router.jitter_eps", r.JitterEps, "use 0 to switch jitter off, or a small value such as 0.01")
-	v.nonNegative("moe.router.bias_update_rate", r.BiasUpdateRate, "the usual value is 0.001")
-	v.nonNegative("moe.router.noise_std", r.NoiseStd, "use 1 for unit Gaussian noise")
-	if r.Type == RouterNoisyTopK && r.NoiseStd == 0 {
-		v.fail("moe.router.noise_std", r.NoiseStd, "must be > 0 with moe.router.type noisy_topk",
-			"set a noise scale such as 1, or use moe.router.type topk_softmax")
-	}
+	v.router(c)
 }

@@ -21,11 +21,7 @@ func (v *checks) train(c *Config) {
 		v.fail("train.min_lr", t.MinLR, fmt.Sprintf("is above train.lr = %s", formatValue(t.LR)),
 			"the schedule decays from lr to min_lr; make min_lr <= lr")
 	}
-	v.atLeast("train.warmup_steps", t.WarmupSteps, 0, "use 0 for no warmup")
-	if t.WarmupSteps > t.Steps && t.Steps >= 1 {
-		v.fail("train.warmup_steps", t.WarmupSteps, fmt.Sprintf("is more than train.steps = %d", t.Steps),
-			"warm up over a part of training, e.g. a tenth of the steps")
-	}
+	v.atLeast("train.warmup_steps", t.WarmupSteps, 0, "use 0 for no warmup") // one at or above train.steps is shortened by the trainer
 	v.oneOf("train.schedule", string(t.Schedule))
 	v.nonNegative("train.weight_decay", t.WeightDecay, "use 0 for no weight decay")
 	v.nonNegative("train.grad_clip", t.GradClip, "use 0 to switch clipping off")

@@ -2,6 +2,7 @@ package configs
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -62,6 +63,22 @@ func TestValidateRules(t *testing.T) {
 		{"bias rate negative", func(c *Config) { c.MoE.Router.BiasUpdateRate = -1 }, "moe.router.bias_update_rate", "-1", ">= 0"},
 		{"noise negative", func(c *Config) { c.MoE.Router.NoiseStd = -1 }, "moe.router.noise_std", "-1", ">= 0"},
 		{"noisy top-k without noise", func(c *Config) { c.MoE.Router.Type = RouterNoisyTopK; c.MoE.Router.NoiseStd = 0 }, "moe.router.noise_std", "0", "noisy_topk"},
+		{"noisy top-k with infinite noise", func(c *Config) { c.MoE.Router.Type = RouterNoisyTopK; c.MoE.Router.NoiseStd = math.Inf(1) }, "moe.router.noise_std", "+Inf", "finite"},
+		{"capacity infinite", func(c *Config) { c.MoE.CapacityFactor = math.Inf(1) }, "moe.capacity_factor", "+Inf", "finite"},
+		{"bias rate infinite", func(c *Config) { c.MoE.Router.BiasUpdateRate = math.Inf(1) }, "moe.router.bias_update_rate", "+Inf", "finite"},
+		{"pre_softmax with sigmoid", func(c *Config) { c.MoE.Router.Type = RouterSigmoid; c.MoE.Router.PreSoftmax = true }, "moe.router.pre_softmax", "true", `not "sigmoid"`},
+		{"pre_softmax with noisy_topk", func(c *Config) { c.MoE.Router.Type = RouterNoisyTopK; c.MoE.Router.PreSoftmax = true }, "moe.router.pre_softmax", "true", `not "noisy_topk"`},
+		{"pre_softmax with topk_softmax", func(c *Config) { c.MoE.Router.PreSoftmax = true }, "", "", ""},
+		{"pre_softmax with noisy_topk on a dense model", func(c *Config) {
+			c.MoE.NumExperts = Experts(0)
+			c.MoE.Router.Type, c.MoE.Router.PreSoftmax, c.MoE.Router.Normalize = RouterNoisyTopK, true, false
+		}, "", "", ""},
+		{"normalize off with sigmoid", func(c *Config) { c.MoE.Router.Type = RouterSigmoid; c.MoE.Router.Normalize = false }, "moe.router.normalize", "false", "sigmoid, whose K weights always sum to 1"},
+		{"normalize off with noisy_topk", func(c *Config) { c.MoE.Router.Type = RouterNoisyTopK; c.MoE.Router.Normalize = false }, "moe.router.normalize", "false", "noisy_topk, whose K weights"},
+		{"normalize off with pre_softmax", func(c *Config) { c.MoE.Router.PreSoftmax = true; c.MoE.Router.Normalize = false }, "moe.router.normalize", "false", "with moe.router.pre_softmax"},
+		{"normalize off with topk_softmax", func(c *Config) { c.MoE.Router.Normalize = false }, "", "", ""},
+		{"expert bias with sigmoid", func(c *Config) { c.MoE.Router.Type = RouterSigmoid; c.MoE.Router.ExpertBias = true }, "", "", ""},
+		{"expert bias with noisy_topk", func(c *Config) { c.MoE.Router.Type = RouterNoisyTopK; c.MoE.Router.ExpertBias = true }, "", "", ""},
 
 		{"steps 0", func(c *Config) { c.Train.Steps = 0 }, "train.steps", "0", "at least 1"},
 		{"micro batch 0", func(c *Config) { c.Train.MicroBatchSize = 0 }, "train.micro_batch_size", "0", "at least 1"},
@@ -70,10 +87,11 @@ func TestValidateRules(t *testing.T) {
 		{"seq_len above max", func(c *Config) { c.Train.SeqLen = 256 }, "train.seq_len", "256", "model.max_seq_len = 128"},
 		{"lr 0", func(c *Config) { c.Train.LR = 0 }, "train.lr", "0", "> 0"},
 		{"lr negative", func(c *Config) { c.Train.LR = -1 }, "train.lr", "-1", "> 0"},
+		{"lr infinite", func(c *Config) { c.Train.LR = math.Inf(1) }, "train.lr", "+Inf", "finite"},
 		{"min_lr negative", func(c *Config) { c.Train.MinLR = -1 }, "train.min_lr", "-1", ">= 0"},
 		{"min_lr above lr", func(c *Config) { c.Train.MinLR = 0.01 }, "train.min_lr", "0.01", "train.lr = 0.003"},
 		{"warmup negative", func(c *Config) { c.Train.WarmupSteps = -1 }, "train.warmup_steps", "-1", "at least 0"},
-		{"warmup above steps", func(c *Config) { c.Train.WarmupSteps = 301 }, "train.warmup_steps", "301", "train.steps = 300"},
+		{"warmup above steps is the trainer's to shorten", func(c *Config) { c.Train.WarmupSteps = 301 }, "", "", ""},
 		{"schedule", func(c *Config) { c.Train.Schedule = "cosin" }, "train.schedule", `"cosin"`, `did you mean "cosine"`},
 		{"weight decay negative", func(c *Config) { c.Train.WeightDecay = -0.1 }, "train.weight_decay", "-0.1", ">= 0"},
 		{"grad clip negative", func(c *Config) { c.Train.GradClip = -1 }, "train.grad_clip", "-1", ">= 0"},
@@ -179,10 +197,9 @@ func TestLoadNamesSourceOfInvalidValue(t *testing.T) {
 		t.Fatalf("want Errors, got %v", err)
 	}
 	want := map[string]string{
-		"model.n_kv_heads":   "env MOETRAIN_MODEL_N_KV_HEADS",
-		"train.seq_len":      "default", // 128 > max_seq_len 64 set on the command line
-		"train.lr":           "file " + path + ", line 2",
-		"train.warmup_steps": "default", // 30 > steps 10
+		"model.n_kv_heads": "env MOETRAIN_MODEL_N_KV_HEADS",
+		"train.seq_len":    "default", // 128 > max_seq_len 64 set on the command line
+		"train.lr":         "file " + path + ", line 2",
 	}
 	if len(es) != len(want) {
 		t.Fatalf("got %d errors, want %d:\n%v", len(es), len(want), err)
@@ -191,5 +208,35 @@ func TestLoadNamesSourceOfInvalidValue(t *testing.T) {
 		if src, ok := want[e.Key]; !ok || e.Source != src {
 			t.Errorf("%s: source %q, want %q", e.Key, e.Source, src)
 		}
+	}
+}
+
+// TestLoadRefusesRouterCombinations: a router type set on the command line over a preset whose other
+// router keys it cannot take is refused by Load, naming the key, where its value came from and the
+// --set that fixes it; with that --set the configuration loads.
+func TestLoadRefusesRouterCombinations(t *testing.T) {
+	cases := []struct {
+		preset, set, key, source, fix string
+	}{
+		{"mixtral-style", "moe.router.type=noisy_topk", "moe.router.pre_softmax", "preset mixtral-style, line 31", "moe.router.pre_softmax=false"},
+		{"mixtral-style", "moe.router.type=sigmoid", "moe.router.pre_softmax", "preset mixtral-style, line 31", "moe.router.pre_softmax=false"},
+		{"olmoe-style", "moe.router.type=sigmoid", "moe.router.normalize", "preset olmoe-style, line 36", "moe.router.normalize=true"},
+		{"olmoe-style", "moe.router.pre_softmax=true", "moe.router.normalize", "preset olmoe-style, line 36", "moe.router.normalize=true"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.preset+" "+tc.set, func(t *testing.T) {
+			_, err := Load(LoadOptions{ConfigRef: tc.preset, Sets: []string{tc.set}})
+			var es Errors
+			if !errors.As(err, &es) || len(es) != 1 {
+				t.Fatalf("want one FieldError, got %v", err)
+			}
+			e := es[0]
+			if e.Key != tc.key || e.Source != tc.source || !strings.Contains(e.Hint, tc.fix) {
+				t.Errorf("got key %q source %q hint %q; want %s, %s, a hint with %s", e.Key, e.Source, e.Hint, tc.key, tc.source, tc.fix)
+			}
+			if _, err := Load(LoadOptions{ConfigRef: tc.preset, Sets: []string{tc.set, tc.fix}}); err != nil {
+				t.Errorf("with %s: %v", tc.fix, err)
+			}
+		})
 	}
 }

@@ -44,6 +44,19 @@ func (s Schedule) Validate() error {
 	return nil
 }
 
+// FitWarmup returns s with a warmup that ends before TotalSteps, and whether it had to change it.
+// A warmup of TotalSteps or more (a short run of a recipe written for a long one) would leave no
+// decay, or never reach LR; FitWarmup shortens it to a tenth of the run, TotalSteps/10 (0 below 10
+// steps), the share the presets use, so that a short run still rises to LR and decays. A schedule
+// without TotalSteps (< 1) is returned as it is.
+func (s Schedule) FitWarmup() (Schedule, bool) {
+	if s.TotalSteps < 1 || s.WarmupSteps < s.TotalSteps {
+		return s, false
+	}
+	s.WarmupSteps = s.TotalSteps / 10
+	return s, true
+}
+
 // At returns the learning rate for the update that follows step completed
 // steps: drive an optimizer with opt.SetLR(s.At(opt.Steps())) before each
 // opt.Step(). A negative step counts as 0. The result is meaningful only for

@@ -88,3 +88,35 @@ func TestScheduleValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestFitWarmup: a warmup of the whole run or more becomes a tenth of it, which every decay then
+// accepts; a warmup that ends before the run is kept.
+func TestFitWarmup(t *testing.T) {
+	for _, tc := range []struct {
+		warmup, total, want int
+		changed             bool
+	}{
+		{30, 30, 3, true},
+		{30, 10, 1, true},
+		{100, 2000, 100, false},
+		{29, 30, 29, false},
+		{5, 1, 0, true},
+		{9, 9, 0, true},
+		{0, 0, 0, false},
+	} {
+		for _, d := range []Decay{DecayCosine, DecayLinear, DecayConstant} {
+			s := Schedule{Decay: d, LR: 1e-3, MinLR: 1e-4, WarmupSteps: tc.warmup, TotalSteps: tc.total}
+			got, changed := s.FitWarmup()
+			if got.WarmupSteps != tc.want || changed != tc.changed {
+				t.Errorf("%s warmup %d of %d: got %d, %v; want %d, %v", d, tc.warmup, tc.total, got.WarmupSteps, changed, tc.want, tc.changed)
+			}
+			got.WarmupSteps = s.WarmupSteps
+			if got != s {
+				t.Errorf("%s: FitWarmup changed more than the warmup: %+v", d, got)
+			}
+			if s, _ := s.FitWarmup(); tc.total > 0 && s.Validate() != nil {
+				t.Errorf("%s warmup %d of %d: fitted schedule invalid: %v", d, tc.warmup, tc.total, s.Validate())
+			}
+		}
+	}
+}

@@ -1,0 +1,47 @@
+package configs
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestCheckRunnable: a valid configuration asking for bf16 or several ranks is refused by
+// CheckRunnable, one error per key with the value to use; the presets run as they are.
+func TestCheckRunnable(t *testing.T) {
+	for _, name := range Presets() {
+		c, err := Load(LoadOptions{ConfigRef: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CheckRunnable(); err != nil {
+			t.Errorf("preset %s: %v", name, err)
+		}
+	}
+	cases := []struct {
+		sets []string
+		keys []string
+		fix  string
+	}{
+		{[]string{"train.precision=bf16"}, []string{"train.precision"}, "--set train.precision=fp32"},
+		{[]string{"parallel.backend=mpi"}, []string{"parallel.backend"}, "--set parallel.backend=local"},
+		{[]string{"parallel.world_size=2"}, []string{"parallel.world_size"}, "--set parallel.world_size=1"},
+		{[]string{"parallel.world_size=8", "parallel.expert_parallel=4"}, []string{"parallel.world_size", "parallel.expert_parallel"},
+			"--set parallel.expert_parallel=1"},
+	}
+	for _, tc := range cases {
+		c, err := Load(LoadOptions{Sets: tc.sets})
+		if err != nil {
+			t.Fatalf("%v: %v", tc.sets, err)
+		}
+		var es Errors
+		if err := c.CheckRunnable(); !errors.As(err, &es) {
+			t.Fatalf("%v: want Errors, got %v", tc.sets, err)
+		}
+		if !slices.Equal(es.Keys(), tc.keys) || !strings.Contains(es.Error(), tc.fix) ||
+			!strings.Contains(es.Error(), "not available in this version") {
+			t.Errorf("%v: got %v", tc.sets, es)
+		}
+	}
+}
