@@ -81,9 +81,13 @@ func DetectFormat(path string) (string, error) {
 	if f, ok := extFormats[strings.ToLower(filepath.Ext(path))]; ok {
 		return f, nil
 	}
-	return "", fmt.Errorf("data %s: cannot tell the format from the extension %q; set the format (text, jsonl, parquet, arrow)",
-		path, filepath.Ext(path))
+	return "", fmt.Errorf("data %s: cannot tell the format from the extension %q (known: %s); %s",
+		path, filepath.Ext(path), knownExtensions(), setFormatHint)
 }
+
+// setFormatHint says how to name the format of a file whose extension does not tell it.
+const setFormatHint = "set the format: --set data.format=text for pretrain, --format text for eval and data prepare; " +
+	"the formats are text, jsonl, parquet and arrow"
 
 // OpenSource opens path for reading documents. path is a file, a directory or a
 // glob pattern. A directory with manifest.json is read as shards; any other
@@ -218,7 +222,8 @@ func openGlob(pattern string, opts SourceOptions) (Source, error) {
 		}
 		f, ok := fileFormat(m, opts.Format)
 		if !ok {
-			return nil, fmt.Errorf("data %s: cannot tell the format of %s; set the format", pattern, m)
+			return nil, fmt.Errorf("data %s: cannot tell the format of %s from its extension (known: %s); %s",
+				pattern, m, knownExtensions(), setFormatHint)
 		}
 		files = append(files, sourceFile{m, f})
 	}
