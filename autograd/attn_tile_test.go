@@ -24,11 +24,21 @@ func TestSgemmTiled(t *testing.T) {
 		t.Skip("no AVX-512 on this CPU")
 	}
 	sizes := [][3]int{{1, 1, 1}, {7, 31, 3}, {8, 32, 256}, {9, 33, 257}, {17, 65, 600}, {64, 100, 513}, {3, 200, 40}, {40, 3, 70}, {9, 530, 300}, {3, 1100, 17}}
-	checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, bindGEMM(DefaultEngine(), sgemmTiled))
+	t.Run("inplace", func(t *testing.T) {
+		t.Parallel()
+		checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, bindGEMM(NewEngine(EngineOptions{Cores: 1}), sgemmTiled))
+	})
 	t.Run("packed", func(t *testing.T) { // a plain B packed as well, the in-place route's reference
-		DefaultEngine().packPlainB = true
-		defer func() { DefaultEngine().packPlainB = false }()
-		checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, bindGEMM(DefaultEngine(), sgemmTiled))
+		t.Parallel()
+		e := NewEngine(EngineOptions{Cores: 1})
+		e.packPlainB = true
+		checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, bindGEMM(e, sgemmTiled))
+	})
+	t.Run("noprefetch", func(t *testing.T) { // the prefetching route's reference
+		t.Parallel()
+		e := NewEngine(EngineOptions{Cores: 1})
+		e.tilePrefetch = false
+		checkFloat32Gemm(t, sizes, []float32{0, 1, 0.7}, bindGEMM(e, sgemmTiled))
 	})
 }
 

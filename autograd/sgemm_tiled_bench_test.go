@@ -63,7 +63,7 @@ func BenchmarkSgemmTiledVsBLAS(b *testing.B) {
 }
 
 // BenchmarkSgemmTiledInPlaceB times the tile GEMM with a plain B read in
-// place against the same product with B packed into panels (DefaultEngine().packPlainB),
+// place against the same product with B packed into panels (Engine.packPlainB),
 // alternately in each iteration, on one core: with B cycling through 32 MB of
 // matrices ("cold", as an expert's weight comes in from memory; each route
 // on a B the other has not just read) and with one B that stays in cache
@@ -87,7 +87,7 @@ func BenchmarkSgemmTiledInPlaceB(b *testing.B) {
 				name = fmt.Sprintf("M=%d,N=%d,K=%d,B=cold", m, n, k)
 			}
 			b.Run(name, func(b *testing.B) {
-				defer func() { DefaultEngine().packPlainB = false }()
+				e := NewEngine(EngineOptions{Cores: 1})
 				var took [2]time.Duration
 				for it := range b.N {
 					for i, packed := range []bool{false, true} {
@@ -95,9 +95,9 @@ func BenchmarkSgemmTiledInPlaceB(b *testing.B) {
 						if cold {
 							bm = bs[(2*it+i)%len(bs)]
 						}
-						DefaultEngine().packPlainB = packed
+						e.packPlainB = packed
 						start := time.Now()
-						sgemmTiled(DefaultEngine(), false, false, m, n, k, 1, a, k, bm, n, 0, c, n)
+						sgemmTiled(e, false, false, m, n, k, 1, a, k, bm, n, 0, c, n)
 						took[i] += time.Since(start)
 					}
 				}
@@ -108,7 +108,7 @@ func BenchmarkSgemmTiledInPlaceB(b *testing.B) {
 }
 
 // BenchmarkSgemmTiledPrefetch times the tile GEMM with the kernel asking for
-// the next calls' operands (DefaultEngine().tilePrefetch) and without, alternately, on one
+// the next calls' operands (Engine.tilePrefetch) and without, alternately, on one
 // core, with A, B and C cycling through 64 MB of matrices, so that each call
 // finds its operands in memory, as a training step's GEMMs find the
 // activations and weights the layers before them pushed out of cache. It
@@ -117,7 +117,7 @@ func BenchmarkSgemmTiledPrefetch(b *testing.B) {
 	if !hasAVX512 {
 		b.Skip("no AVX-512 on this CPU")
 	}
-	defer func() { DefaultEngine().tilePrefetch = true }()
+	e := NewEngine(EngineOptions{Cores: 1})
 	for _, s := range []struct {
 		m, n, k int
 		ta, tb  bool
@@ -142,9 +142,9 @@ func BenchmarkSgemmTiledPrefetch(b *testing.B) {
 			for it := range b.N {
 				for i, on := range []bool{true, false} {
 					x := (2*it + i) % sets
-					DefaultEngine().tilePrefetch = on
+					e.tilePrefetch = on
 					start := time.Now()
-					sgemmTiled(DefaultEngine(), s.ta, s.tb, s.m, s.n, s.k, 1, as[x], lda, bs[x], ldb, 0, cs[x], s.n)
+					sgemmTiled(e, s.ta, s.tb, s.m, s.n, s.k, 1, as[x], lda, bs[x], ldb, 0, cs[x], s.n)
 					took[i] += time.Since(start)
 				}
 			}
