@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,7 +71,13 @@ func ImportHF(dir string) (*configs.Config, map[string]*autograd.Tensor, error) 
 	return cfg, out, nil
 }
 
+// configFromHF maps a config.json to a moetrain configuration. Its errors
+// name config.json's fields (num_local_experts, hidden_size, ...), never
+// moetrain's keys, since the file is what the user can fix.
 func configFromHF(hc *hfConfig) (*configs.Config, error) {
+	if problems := checkHF(hc); len(problems) > 0 {
+		return nil, hfProblems(problems)
+	}
 	c := configs.Default()
 	m := &c.Model
 	m.VocabSize, m.DModel, m.NLayers = hc.VocabSize, hc.HiddenSize, hc.NumHiddenLayers
@@ -82,12 +89,6 @@ func configFromHF(hc *hfConfig) (*configs.Config, error) {
 	}
 	if m.NKVHeads == 0 {
 		m.NKVHeads = m.NHeads
-	}
-	if hc.NumAttentionHeads > 0 && hc.HeadDim != 0 && hc.HeadDim*hc.NumAttentionHeads != hc.HiddenSize {
-		return nil, fmt.Errorf("head_dim %d * num_attention_heads %d != hidden_size %d, which moetrain's attention needs", hc.HeadDim, hc.NumAttentionHeads, hc.HiddenSize)
-	}
-	if hc.HiddenAct != "" && hc.HiddenAct != "silu" {
-		return nil, fmt.Errorf("hidden_act %q: moetrain's MLPs are SwiGLU (silu)", hc.HiddenAct)
 	}
 	switch hc.ModelType {
 	case "mixtral":
@@ -103,16 +104,116 @@ func configFromHF(hc *hfConfig) (*configs.Config, error) {
 	case "llama":
 		c.MoE.NumExperts = configs.Experts(0)
 		c.MoE.LayerFreq = configs.EveryLayer(0)
-	default:
-		return nil, fmt.Errorf("model_type %q: moetrain imports \"mixtral\" and \"llama\"", hc.ModelType)
 	}
 	if c.Train.SeqLen > m.MaxSeqLen {
 		c.Train.SeqLen = m.MaxSeqLen
 	}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, hfProblems(inHFTerms(err))
 	}
 	return c, nil
+}
+
+// checkHF lists what in config.json moetrain cannot build, each problem
+// naming the field and its value.
+func checkHF(hc *hfConfig) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if hc.ModelType != "mixtral" && hc.ModelType != "llama" {
+		bad("model_type %q: moetrain imports \"mixtral\" and \"llama\"", hc.ModelType)
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{
+		{"vocab_size", hc.VocabSize}, {"hidden_size", hc.HiddenSize}, {"intermediate_size", hc.IntermediateSize},
+		{"num_hidden_layers", hc.NumHiddenLayers}, {"num_attention_heads", hc.NumAttentionHeads},
+		{"max_position_embeddings", hc.MaxPositionEmbeddings},
+	} {
+		if f.v < 1 {
+			bad("%s = %d: must be at least 1 (is it missing?)", f.name, f.v)
+		}
+	}
+	if hc.VocabSize >= 1 && hc.VocabSize < 256 {
+		bad("vocab_size = %d: the imported run starts with the byte tokenizer, which needs at least 256 token ids", hc.VocabSize)
+	}
+	if !(hc.RopeTheta > 0) {
+		bad("rope_theta = %v: must be > 0 (is it missing?)", hc.RopeTheta)
+	}
+	if !(hc.RMSNormEps > 0) {
+		bad("rms_norm_eps = %v: must be > 0 (is it missing?)", hc.RMSNormEps)
+	}
+	if hc.InitializerRange < 0 {
+		bad("initializer_range = %v: must be >= 0", hc.InitializerRange)
+	}
+	if h := hc.NumAttentionHeads; h >= 1 && hc.HiddenSize >= 1 {
+		switch {
+		case hc.HeadDim != 0 && hc.HeadDim*h != hc.HiddenSize:
+			bad("head_dim = %d: head_dim * num_attention_heads (%d) must equal hidden_size = %d, which moetrain's attention needs",
+				hc.HeadDim, hc.HeadDim*h, hc.HiddenSize)
+		case hc.HiddenSize%h != 0:
+			bad("hidden_size = %d: not divisible by num_attention_heads = %d", hc.HiddenSize, h)
+		case (hc.HiddenSize/h)%2 != 0:
+			bad("hidden_size = %d: the head width hidden_size/num_attention_heads = %d is odd, but RoPE rotates pairs", hc.HiddenSize, hc.HiddenSize/h)
+		}
+		if kv := hc.NumKeyValueHeads; kv < 0 || kv > 0 && h%kv != 0 {
+			bad("num_key_value_heads = %d: must divide num_attention_heads = %d", kv, h)
+		}
+	}
+	if hc.HiddenAct != "" && hc.HiddenAct != "silu" {
+		bad("hidden_act %q: moetrain's MLPs are SwiGLU (silu)", hc.HiddenAct)
+	}
+	if hc.ModelType == "mixtral" {
+		if hc.NumLocalExperts < 1 {
+			bad("num_local_experts = %d: a Mixtral model needs at least 1 expert (is it missing?)", hc.NumLocalExperts)
+		} else if k := hc.NumExpertsPerTok; k < 1 || k > hc.NumLocalExperts {
+			bad("num_experts_per_tok = %d: must be in [1, num_local_experts = %d]", k, hc.NumLocalExperts)
+		}
+		if !(hc.RouterAuxLossCoef >= 0) {
+			bad("router_aux_loss_coef = %v: must be >= 0", hc.RouterAuxLossCoef)
+		}
+	}
+	return out
+}
+
+// hfFields names the config.json field each imported configuration key is
+// read from.
+var hfFields = map[string]string{
+	"model.vocab_size": "vocab_size", "model.d_model": "hidden_size", "model.n_layers": "num_hidden_layers",
+	"model.n_heads": "num_attention_heads", "model.n_kv_heads": "num_key_value_heads",
+	"model.ffn_hidden_size": "intermediate_size", "model.max_seq_len": "max_position_embeddings",
+	"model.rope_theta": "rope_theta", "model.norm_eps": "rms_norm_eps", "model.init_std": "initializer_range",
+	"moe.num_experts": "num_local_experts", "moe.top_k": "num_experts_per_tok",
+	"moe.expert_ffn_hidden_size": "intermediate_size", "moe.aux_loss_coeff": "router_aux_loss_coef",
+	"train.seq_len": "max_position_embeddings",
+}
+
+// inHFTerms rewrites the problems configs' Validate found in an imported
+// configuration with the config.json field each key came from. checkHF
+// refuses what Validate would, so this is the net for rules added later.
+func inHFTerms(err error) []string {
+	var es configs.Errors
+	if !errors.As(err, &es) {
+		return []string{err.Error()}
+	}
+	out := make([]string, len(es))
+	for i, e := range es {
+		if field, ok := hfFields[e.Key]; ok {
+			msg := e.Msg
+			for key, f := range hfFields {
+				msg = strings.ReplaceAll(msg, key, f) // "does not divide model.n_heads" -> "... num_attention_heads"
+			}
+			out[i] = fmt.Sprintf("%s: %s", field, msg)
+		} else {
+			out[i] = "the imported configuration: " + e.Error()
+		}
+	}
+	return out
+}
+
+// hfProblems joins the problems found in config.json into one error.
+func hfProblems(problems []string) error {
+	return fmt.Errorf("%s; correct config.json", strings.Join(problems, "; "))
 }
 
 // parseHFExpert recognises model.layers.L.block_sparse_moe.experts.E.wX.weight.
