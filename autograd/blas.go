@@ -119,6 +119,10 @@ func GEMMBackend() string {
 // GEMM from a single goroutine and run nothing else in parallel.
 func SetBLASThreads(n int) { blas.SetThreads(n) }
 
+// BLASThreads returns the threads the BLAS may use inside one call: 1 unless
+// a program raised it with SetBLASThreads.
+func BLASThreads() int { return blas.Threads() }
+
 func init() { blas.SetThreads(1) }
 
 // sgemm is the raw BLAS call (on as many threads as SetBLASThreads last

@@ -28,6 +28,41 @@ func TestGEMMAccounting(t *testing.T) {
 	}
 }
 
+// Measuring the machine changes no process-wide setting: the BLAS keeps one
+// thread per call, which every engine's split relies on.
+func TestPeaksLeaveBLASThreadsAlone(t *testing.T) {
+	if n := BLASThreads(); n != 1 {
+		t.Fatalf("BLAS threads %d at start-up, want 1", n)
+	}
+	e := NewEngine(EngineOptions{Cores: 2})
+	defer e.Close()
+	done := make(chan struct{})
+	seen := make(chan int, 1)
+	go func() { // watch the setting while the peaks are measured
+		most := 1
+		for {
+			select {
+			case <-done:
+				seen <- most
+				return
+			default:
+				most = max(most, BLASThreads())
+			}
+		}
+	}()
+	e.GEMMPeak(context.Background(), 64, 20*time.Millisecond)
+	e.FMAPeak(context.Background(), 5*time.Millisecond)
+	close(done)
+	if n := <-seen; n != 1 {
+		t.Fatalf("BLAS threads reached %d while the peaks were measured, want 1 throughout", n)
+	}
+	SetBLASThreads(2)
+	defer SetBLASThreads(1)
+	if n := BLASThreads(); BLASBackend() == "openblas" && n != 2 {
+		t.Fatalf("BLASThreads %d after SetBLASThreads(2): the getter does not read the BLAS", n)
+	}
+}
+
 func TestGEMMPeakMeasuresSomething(t *testing.T) {
 	if p := DefaultEngine().GEMMPeak(context.Background(), 64, 5*time.Millisecond); !(p > 0) {
 		t.Fatalf("GEMM peak %v GFLOP/s", p)

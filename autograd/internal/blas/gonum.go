@@ -31,3 +31,6 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 
 // SetThreads sets the threads one call may use (no-op without OpenBLAS).
 func SetThreads(int) {}
+
+// Threads returns the threads one call may use: always 1 without OpenBLAS.
+func Threads() int { return 1 }

@@ -6,6 +6,7 @@ package blas
 #cgo LDFLAGS: -lopenblas
 #include <cblas.h>
 void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
 */
 import "C"
 
@@ -39,3 +40,6 @@ func Dgemm(transA, transB bool, m, n, k int, alpha float64, a []float64, lda int
 
 // SetThreads sets the threads one call may use (no-op without OpenBLAS).
 func SetThreads(n int) { C.openblas_set_num_threads(C.int(n)) }
+
+// Threads returns the threads one call may use.
+func Threads() int { return int(C.openblas_get_num_threads()) }
