@@ -1,7 +1,6 @@
 package data
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,11 +42,7 @@ func TestLoadTokenizerSpecs(t *testing.T) {
 }
 
 func TestBPEOnShakespeare(t *testing.T) {
-	b, err := os.ReadFile(shakespearePath)
-	if err != nil {
-		t.Skipf("tinyshakespeare not available: %v", err)
-	}
-	text := string(b)
+	text := string(sharedData(t, shakespearePath))
 	cut := len(text) * 9 / 10
 	tok, err := TrainBPE([]string{text[:cut]}, 512)
 	if err != nil {

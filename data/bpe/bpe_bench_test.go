@@ -1,16 +1,9 @@
 package bpe
 
-import (
-	"os"
-	"testing"
-)
+import "testing"
 
 func benchText(b *testing.B) string {
-	t, err := os.ReadFile(shakespearePath)
-	if err != nil {
-		b.Skipf("tinyshakespeare not available: %v", err)
-	}
-	return string(t)
+	return string(sharedData(b, shakespearePath))
 }
 
 func BenchmarkTrain(b *testing.B) {

@@ -2,7 +2,6 @@ package bpe
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,11 +15,7 @@ const shakespearePath = "../../../shared/data/tinyshakespeare.txt"
 
 func readShakespeare(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile(shakespearePath)
-	if err != nil {
-		t.Skipf("tinyshakespeare not available: %v", err)
-	}
-	return string(b)
+	return string(sharedData(t, shakespearePath))
 }
 
 func TestByteLevelAlphabetIsBijective(t *testing.T) {
@@ -253,5 +248,3 @@ func TestAddPrefixSpace(t *testing.T) {
 		t.Fatalf("Encode(\"the\") with add_prefix_space = %v, want [258]", got)
 	}
 }
-
-func readFileIfPresent(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -61,7 +61,7 @@ func TestTrainMatchesReference(t *testing.T) {
 		{"words", []string{"the theme then there these thesis other mother brother", "the the the they"}, 320},
 	}
 	text := ""
-	if b, err := readFileIfPresent(shakespearePath); err == nil {
+	if b, ok := sharedDataIfPresent(t, shakespearePath); ok {
 		text = string(b[:60000])
 		tests = append(tests, struct {
 			name  string
