@@ -32,9 +32,9 @@ func (m *Model) Loss(tp *autograd.Tape, out *Output, targets []int32, cfg LossCo
 		if cfg.AuxCoeff > 0 {
 			var a *autograd.Tensor
 			if cfg.SeqAux {
-				a = losses.SeqLoadBalancing(tp, rt.Probs, rt.Experts, len(rt.Experts)/rt.Probs.Dim(0), cfg.SeqLen, cfg.AuxCoeff)
+				a = losses.SeqLoadBalancing(tp, rt.Probs, rt.ChoiceCounts(cfg.SeqLen), cfg.SeqLen, cfg.AuxCoeff)
 			} else {
-				a = losses.LoadBalancing(tp, rt.Probs, rt.Experts, len(rt.Experts)/rt.Probs.Dim(0), cfg.AuxCoeff)
+				a = losses.LoadBalancing(tp, rt.Probs, rt.ChoiceCounts(rt.Tokens()), cfg.AuxCoeff)
 			}
 			l.Aux = addOrSet(tp, l.Aux, a)
 			l.Total = tp.Add(l.Total, a)

@@ -31,6 +31,10 @@ type Config struct {
 	SharedExperts int
 	Router        router.Config // NumExperts is overridden per layer
 	Dropout       float64       // residual-branch dropout in training
+	// NewDispatcher, when set, returns the dispatcher of MoE layer `layer`
+	// (an expert-parallel one, say); nil gives every MoE layer a
+	// LocalDispatcher. It is called once per MoE layer by New.
+	NewDispatcher func(layer int) Dispatcher
 }
 
 // Model is embeddings, blocks, final norm and LM head.
@@ -70,6 +74,11 @@ func New(cfg Config, dt autograd.DType, seed uint64) (*Model, error) {
 			moe, err := NewMoE(dt, name+".moe", MoEConfig{Router: rc, DModel: cfg.DModel, ExpertFFN: cfg.ExpertFFN, SharedExperts: cfg.SharedExperts}, std, outStd, rng)
 			if err != nil {
 				return nil, err
+			}
+			if cfg.NewDispatcher != nil {
+				if moe.Dispatcher = cfg.NewDispatcher(i); moe.Dispatcher == nil {
+					return nil, fmt.Errorf("layers.New: NewDispatcher returned nil for MoE layer %d", i)
+				}
 			}
 			blk.MoE = moe
 		} else {

@@ -38,7 +38,7 @@ func NewMoE(dt autograd.DType, name string, cfg MoEConfig, std, outStd float64, 
 	m := &MoE{
 		Router:     r,
 		Experts:    NewExperts(dt, name+".experts", cfg.Router.NumExperts, cfg.DModel, cfg.ExpertFFN, std, outStd, rng),
-		Dispatcher: &LocalDispatcher{},
+		Dispatcher: LocalDispatcher{},
 	}
 	if cfg.SharedExperts > 0 {
 		m.Shared = NewMLP(dt, name+".shared_experts", cfg.DModel, cfg.SharedExperts*cfg.ExpertFFN, std, outStd, rng)
@@ -50,9 +50,9 @@ func NewMoE(dt autograd.DType, name string, cfg MoEConfig, std, outStd float64, 
 // needs for the auxiliary losses and routing statistics.
 func (m *MoE) Forward(tp *autograd.Tape, x *autograd.Tensor, training bool, rng *rand.Rand) (*autograd.Tensor, *router.Routing) {
 	rt := m.Router.Route(tp, x, training, rng)
-	permuted, offsets := m.Dispatcher.Dispatch(tp, x, rt) // [M, D]
-	out := m.Experts.Forward(tp, permuted, offsets)       // [M, D]
-	y := m.Dispatcher.Combine(tp, out, rt)                // [N, D]
+	permuted, plan := m.Dispatcher.Dispatch(tp, x, rt)     // [M, D]
+	out := m.Experts.Forward(tp, permuted, plan.Offsets()) // [M, D]
+	y := m.Dispatcher.Combine(tp, out, plan)               // [N, D]
 	if m.Shared != nil {
 		y = tp.Add(y, m.Shared.Forward(tp, x))
 	}

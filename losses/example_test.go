@@ -13,8 +13,8 @@ func ExampleLoadBalancing() {
 	tp := autograd.NewNoGradTape()
 	balanced := autograd.FromSlice([]float32{0.5, 0.5, 0.5, 0.5}, 2, 2) // [N, E]
 	collapsed := autograd.FromSlice([]float32{1, 0, 1, 0}, 2, 2)
-	fmt.Printf("%.3f\n", losses.LoadBalancing(tp, balanced, []int32{0, 1}, 1, losses.DefaultAuxCoeff).Item())
-	fmt.Printf("%.3f\n", losses.LoadBalancing(tp, collapsed, []int32{0, 0}, 1, losses.DefaultAuxCoeff).Item())
+	fmt.Printf("%.3f\n", losses.LoadBalancing(tp, balanced, []int{1, 1}, losses.DefaultAuxCoeff).Item()) // choices per expert [E]
+	fmt.Printf("%.3f\n", losses.LoadBalancing(tp, collapsed, []int{2, 0}, losses.DefaultAuxCoeff).Item())
 	// Output:
 	// 0.010
 	// 0.020

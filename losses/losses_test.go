@@ -8,6 +8,16 @@ import (
 	"github.com/moetrain/moetrain/autograd"
 )
 
+// countsOf counts the expert choices of every group of per consecutive
+// choices: [len(experts)/per, E].
+func countsOf(experts []int32, e, per int) []int {
+	counts := make([]int, len(experts)/per*e)
+	for c, ex := range experts {
+		counts[c/per*e+int(ex)]++
+	}
+	return counts
+}
+
 func near(t *testing.T, name string, got, want, tol float64) {
 	t.Helper()
 	if math.Abs(got-want) > tol {
@@ -42,7 +52,7 @@ func TestLoadBalancingValues(t *testing.T) {
 				if dt == autograd.Float32 {
 					probs = autograd.ToFloat32(probs)
 				}
-				got := LoadBalancing(autograd.NewNoGradTape(), probs, tc.experts, tc.k, tc.coeff)
+				got := LoadBalancing(autograd.NewNoGradTape(), probs, countsOf(tc.experts, tc.e, len(tc.experts)), tc.coeff)
 				near(t, dt.String(), got.Item(), tc.want, 1e-6*math.Max(1, tc.want))
 			}
 		})
@@ -61,10 +71,22 @@ func TestSeqLoadBalancingValues(t *testing.T) {
 	probs := autograd.FromSlice([]float64{0.9, 0.1, 0.7, 0.3, 0.2, 0.8, 0.4, 0.6}, 4, 2)
 	experts := []int32{0, 0, 1, 0}
 	tp := autograd.NewNoGradTape()
-	near(t, "SeqLoadBalancing", SeqLoadBalancing(tp, probs, experts, 1, 2, 1).Item(), 1.3, 1e-12)
-	near(t, "LoadBalancing", LoadBalancing(tp, probs, experts, 1, 1).Item(), 1.05, 1e-12)
+	near(t, "SeqLoadBalancing", SeqLoadBalancing(tp, probs, countsOf(experts, 2, 2), 2, 1).Item(), 1.3, 1e-12)
+	near(t, "LoadBalancing", LoadBalancing(tp, probs, countsOf(experts, 2, 4), 1).Item(), 1.05, 1e-12)
 	// One sequence spanning the batch is the batch-level loss.
-	near(t, "SeqLoadBalancing(seqLen=N)", SeqLoadBalancing(tp, probs, experts, 1, 4, 1).Item(), 1.05, 1e-12)
+	near(t, "SeqLoadBalancing(seqLen=N)", SeqLoadBalancing(tp, probs, countsOf(experts, 2, 4), 4, 1).Item(), 1.05, 1e-12)
+}
+
+func TestLoadBalancingVariableChoices(t *testing.T) {
+	// f is each sequence's counts over their own sum, whatever the number
+	// of choices per token. Sequence 0 (tokens 0-1) made 3 choices, counts
+	// [2, 1]: f = [2/3, 1/3], P = [0.8, 0.2], sum f*P = 0.6. Sequence 1 made
+	// none and adds 0. coeff 1, E = 2: 2 * (0.6 + 0) / 2 = 0.6.
+	probs := autograd.FromSlice([]float64{0.9, 0.1, 0.7, 0.3, 0.2, 0.8, 0.4, 0.6}, 4, 2)
+	tp := autograd.NewNoGradTape()
+	near(t, "SeqLoadBalancing", SeqLoadBalancing(tp, probs, []int{2, 1, 0, 0}, 2, 1).Item(), 0.6, 1e-12)
+	// Batch: counts [2, 1], f = [2/3, 1/3], P = [0.55, 0.45]: 2 * (0.55*2/3 + 0.45/3) = 1.03333.
+	near(t, "LoadBalancing", LoadBalancing(tp, probs, []int{2, 1}, 1).Item(), 2*(0.55*2+0.45)/3, 1e-12)
 }
 
 func TestZLossValues(t *testing.T) {
@@ -102,10 +124,10 @@ func TestLossGradients(t *testing.T) {
 		f    autograd.GradFunc
 	}{
 		{"LoadBalancing", func(tp *autograd.Tape, in []*autograd.Tensor) *autograd.Tensor {
-			return LoadBalancing(tp, tp.Softmax(in[0]), experts, k, 0.3)
+			return LoadBalancing(tp, tp.Softmax(in[0]), countsOf(experts, e, n*k), 0.3)
 		}},
 		{"SeqLoadBalancing", func(tp *autograd.Tape, in []*autograd.Tensor) *autograd.Tensor {
-			return SeqLoadBalancing(tp, tp.Softmax(in[0]), experts, k, seqLen, 0.3)
+			return SeqLoadBalancing(tp, tp.Softmax(in[0]), countsOf(experts, e, seqLen*k), seqLen, 0.3)
 		}},
 		{"ZLoss", func(tp *autograd.Tape, in []*autograd.Tensor) *autograd.Tensor {
 			return ZLoss(tp, in[0], 0.3)
@@ -143,7 +165,7 @@ func TestLoadBalancingGradientIsF(t *testing.T) {
 	probs := autograd.FromSlice([]float64{0.5, 0.3, 0.2, 0.1, 0.6, 0.3}, 2, 3)
 	probs.SetRequiresGrad(true)
 	tp := autograd.NewTape()
-	loss := LoadBalancing(tp, probs, []int32{0, 1, 1, 2}, 2, 1)
+	loss := LoadBalancing(tp, probs, []int{1, 2, 1}, 1)
 	if err := tp.Backward(loss); err != nil {
 		t.Fatal(err)
 	}
@@ -159,14 +181,13 @@ func TestLossPanics(t *testing.T) {
 		name string
 		run  func(tp *autograd.Tape)
 	}{
-		{"experts length", func(tp *autograd.Tape) { LoadBalancing(tp, probs, []int32{0, 1, 2}, 1, 1) }},
-		{"expert out of range", func(tp *autograd.Tape) { LoadBalancing(tp, probs, []int32{0, 1, 2, 3}, 1, 1) }},
-		{"negative expert", func(tp *autograd.Tape) { LoadBalancing(tp, probs, []int32{0, 1, 2, -1}, 1, 1) }},
-		{"probs 1-D", func(tp *autograd.Tape) {
-			LoadBalancing(tp, autograd.New(autograd.Float64, 4), []int32{0, 1, 2, 0}, 1, 1)
-		}},
-		{"seqLen does not divide", func(tp *autograd.Tape) { SeqLoadBalancing(tp, probs, []int32{0, 1, 2, 0}, 1, 3, 1) }},
-		{"seqLen zero", func(tp *autograd.Tape) { SeqLoadBalancing(tp, probs, []int32{0, 1, 2, 0}, 1, 0, 1) }},
+		{"counts length", func(tp *autograd.Tape) { LoadBalancing(tp, probs, []int{1, 2}, 1) }},
+		{"negative count", func(tp *autograd.Tape) { LoadBalancing(tp, probs, []int{1, 4, -1}, 1) }},
+		{"per-sequence counts length", func(tp *autograd.Tape) { SeqLoadBalancing(tp, probs, []int{1, 1, 0}, 2, 1) }},
+		{"probs 1-D", func(tp *autograd.Tape) { LoadBalancing(tp, autograd.New(autograd.Float64, 4), []int{1, 2, 1}, 1) }},
+		{"no tokens", func(tp *autograd.Tape) { LoadBalancing(tp, autograd.New(autograd.Float64, 0, 3), []int{0, 0, 0}, 1) }},
+		{"seqLen does not divide", func(tp *autograd.Tape) { SeqLoadBalancing(tp, probs, []int{1, 2, 1}, 3, 1) }},
+		{"seqLen zero", func(tp *autograd.Tape) { SeqLoadBalancing(tp, probs, []int{1, 2, 1}, 0, 1) }},
 		{"z-loss 1-D", func(tp *autograd.Tape) { ZLoss(tp, autograd.New(autograd.Float64, 4), 1) }},
 	}
 	for _, tc := range tests {

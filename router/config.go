@@ -6,18 +6,11 @@ import (
 	"math"
 )
 
-// Router types accepted in Config.Type.
-const (
-	TopKSoftmax = "topk_softmax" // softmax over E, top k (Mixtral)
-	Sigmoid     = "sigmoid"      // sigmoid scores, top k, normalised (DeepSeek-V3)
-	NoisyTopK   = "noisy_topk"   // noisy top-k gating (Shazeer et al. 2017)
-)
-
 // Config describes a router.
 type Config struct {
 	NumExperts int    // E
 	TopK       int    // K, 1 <= K <= E
-	Type       string // TopKSoftmax, Sigmoid or NoisyTopK
+	Type       string // a registered name (Types): TopKSoftmax, Sigmoid, NoisyTopK
 	// PreSoftmax (TopKSoftmax only) chooses the top k on the logits and takes
 	// the softmax over the k chosen logits.
 	PreSoftmax bool
@@ -61,14 +54,10 @@ func (cfg Config) Validate() error {
 	if cfg.TopK < 1 || cfg.TopK > cfg.NumExperts {
 		bad("top_k %d outside [1, num_experts=%d]", cfg.TopK, cfg.NumExperts)
 	}
-	switch cfg.Type {
-	case TopKSoftmax, Sigmoid:
-	case NoisyTopK:
-		if !(cfg.NoiseStd > 0) || math.IsInf(cfg.NoiseStd, 0) {
-			bad("noisy_topk needs a finite noise_std > 0, got %v", cfg.NoiseStd)
-		}
-	default:
-		bad("unknown router type %q (want %s, %s or %s)", cfg.Type, TopKSoftmax, Sigmoid, NoisyTopK)
+	if typ, ok := types[cfg.Type]; ok {
+		errs = append(errs, typ.Validate(cfg)...)
+	} else {
+		bad("unknown router type %q (want %s)", cfg.Type, typeList())
 	}
 	if cfg.PreSoftmax && cfg.Type != TopKSoftmax {
 		bad("pre_softmax applies only to %s, not %q", TopKSoftmax, cfg.Type)

@@ -8,8 +8,8 @@ import (
 	"github.com/moetrain/moetrain/router"
 )
 
-// Route four tokens to the top two of four experts and read the plan a
-// dispatcher follows.
+// Route four tokens to the top two of four experts and read the slot table
+// a dispatcher follows.
 func ExampleRouter_Route() {
 	r, err := router.New(router.DefaultConfig(4, 2), 4, 0.02, rand.New(rand.NewPCG(1, 2)))
 	if err != nil {
@@ -29,18 +29,23 @@ func ExampleRouter_Route() {
 		1, 0, 0, 2,
 	}, 4, 4)
 	rt := r.Route(autograd.NewNoGradTape(), x, false, nil)
-	fmt.Println("experts:", rt.Experts)
-	fmt.Println("tokens per expert:", rt.TokensPerExpert)
+	fmt.Println("choices:", rt.Choices)
+	fmt.Println("tokens per expert:", rt.TokensPerExpert())
 	for e := 0; e < 4; e++ {
-		fmt.Printf("expert %d slots: %v\n", e, rt.Order[rt.Offsets[e]:rt.Offsets[e+1]])
+		fmt.Printf("expert %d tokens: %v\n", e, rt.Token[rt.Offsets[e]:rt.Offsets[e+1]])
 	}
-	fmt.Printf("token 0 weights: %.3f %.3f\n", rt.Weights.At(0), rt.Weights.At(1))
+	for s := range rt.Slots() {
+		if rt.Token[s] == 0 {
+			fmt.Printf("token 0 to expert %d with weight %.3f\n", rt.Expert[s], rt.Weight.At(s))
+		}
+	}
 	// Output:
-	// experts: [0 1 1 2 2 3 3 0]
+	// choices: [0 1 1 2 2 3 3 0]
 	// tokens per expert: [2 2 2 2]
-	// expert 0 slots: [0 7]
-	// expert 1 slots: [1 2]
-	// expert 2 slots: [3 4]
-	// expert 3 slots: [5 6]
-	// token 0 weights: 0.731 0.269
+	// expert 0 tokens: [0 3]
+	// expert 1 tokens: [0 1]
+	// expert 2 tokens: [1 2]
+	// expert 3 tokens: [2 3]
+	// token 0 to expert 0 with weight 0.731
+	// token 0 to expert 1 with weight 0.269
 }

@@ -12,7 +12,11 @@ import (
 // withParams returns a router around the given parameter tensors, so that a
 // gradient check can perturb (or retype) them.
 func withParams(cfg Config, bias []float32, gate, noise *autograd.Tensor) *Router {
-	r := &Router{cfg: cfg, d: gate.Dim(1), gate: gate, noise: noise, bias: make([]float32, cfg.NumExperts)}
+	r := &Router{cfg: cfg, d: gate.Dim(1), gate: gate, bias: make([]float32, cfg.NumExperts)}
+	r.scorer = types[cfg.Type].NewScorer(cfg, gate.DType(), gate.Dim(1))
+	if ns, ok := r.scorer.(*noisyScorer); ok && noise != nil {
+		ns.noise = noise
+	}
 	copy(r.bias, bias)
 	return r
 }
@@ -49,21 +53,19 @@ func selectionGap(cfg Config, bias []float32, rt *Routing) float64 {
 		gap = min(gap, sc[e-k]-sc[e-k-1])
 	}
 	if rt.Dropped > 0 {
-		kept := make([]bool, len(rt.Experts))
-		for _, s := range rt.Order {
-			kept[s] = true
-		}
 		for ex := 0; ex < e; ex++ {
 			lowKept, highDropped := math.Inf(1), math.Inf(-1)
-			for s, x := range rt.Experts {
-				if int(x) != ex {
-					continue
-				}
-				p := rt.Probs.At(s/k*e + ex)
-				if kept[s] {
-					lowKept = min(lowKept, p)
-				} else {
-					highDropped = max(highDropped, p)
+			for tok := 0; tok < n; tok++ {
+				for c := rt.ChoiceOffsets[tok]; c < rt.ChoiceOffsets[tok+1]; c++ {
+					if int(rt.Choices[c]) != ex {
+						continue
+					}
+					p := rt.Probs.At(tok*e + ex)
+					if kept(rt, tok, c) {
+						lowKept = min(lowKept, p)
+					} else {
+						highDropped = max(highDropped, p)
+					}
 				}
 			}
 			gap = min(gap, lowKept-highDropped)
@@ -97,7 +99,7 @@ func TestRouteGradients(t *testing.T) {
 		name string
 		get  func(*Routing) *autograd.Tensor
 	}{
-		{"weights", func(rt *Routing) *autograd.Tensor { return rt.Weights }},
+		{"weights", func(rt *Routing) *autograd.Tensor { return rt.Weight }},
 		{"probs", func(rt *Routing) *autograd.Tensor { return rt.Probs }},
 		{"logits", func(rt *Routing) *autograd.Tensor { return rt.Logits }},
 	}

@@ -10,7 +10,8 @@ import (
 )
 
 // refRoute is a plain float64 reference of evaluation-mode routing (no
-// jitter, no noise, no capacity): experts and combine weights [N*K].
+// jitter, no noise, no capacity): each token's k experts in descending score
+// order and their combine weights, [N*K] each.
 func refRoute(cfg Config, bias []float32, x, gate []float64, n, d int) (experts []int32, weights []float64) {
 	e, k := cfg.NumExperts, cfg.TopK
 	for t := 0; t < n; t++ {
@@ -108,17 +109,17 @@ func TestRouteMatchesReference(t *testing.T) {
 			}
 			rt := withParams(tc.cfg, bias, gate, noise).Route(autograd.NewNoGradTape(), x, false, nil)
 			wantE, wantW := refRoute(tc.cfg, bias, x.F64(), gate.F64(), n, d)
-			if !slices.Equal(rt.Experts, wantE) {
-				t.Fatalf("experts %v, want %v", rt.Experts, wantE)
+			if !slices.Equal(rt.Choices, wantE) {
+				t.Fatalf("experts %v, want %v", rt.Choices, wantE)
 			}
-			for i, w := range wantW {
-				if got := rt.Weights.At(i); math.Abs(got-w) > 1e-12 {
-					t.Fatalf("weight %d = %v, want %v", i, got, w)
+			for i, w := range choiceWeights(rt) {
+				if math.Abs(w-wantW[i]) > 1e-12 {
+					t.Fatalf("weight of choice %d = %v, want %v", i, w, wantW[i])
 				}
 			}
-			checkPlan(t, rt.Experts, nil, 6, rt.Order, rt.Offsets, rt.TokensPerExpert)
-			if rt.Dropped != 0 || len(rt.Order) != n*tc.cfg.TopK {
-				t.Fatalf("dropless routing dropped %d, ordered %d of %d slots", rt.Dropped, len(rt.Order), n*tc.cfg.TopK)
+			checkTable(t, rt, 6)
+			if rt.Dropped != 0 || rt.Slots() != n*tc.cfg.TopK {
+				t.Fatalf("dropless routing dropped %d, kept %d of %d slots", rt.Dropped, rt.Slots(), n*tc.cfg.TopK)
 			}
 			for row := 0; row < n; row++ {
 				s := 0.0
@@ -175,7 +176,7 @@ func TestRouteNoiseAndJitter(t *testing.T) {
 	}
 	// Same seed, same routing; no generator needed at evaluation.
 	again := withParams(cfg, nil, gate, noise).Route(autograd.NewNoGradTape(), x, true, rand.New(rand.NewPCG(5, 5)))
-	if !slices.Equal(again.Experts, rt.Experts) || again.Probs.At(0) != rt.Probs.At(0) {
+	if !slices.Equal(again.Choices, rt.Choices) || again.Probs.At(0) != rt.Probs.At(0) {
 		t.Fatal("routing with the same seed differs")
 	}
 	withParams(cfg, nil, gate, noise).Route(autograd.NewNoGradTape(), x, false, nil)

@@ -10,11 +10,11 @@ import (
 // Router holds a router's parameters and its expert-bias state. One Router
 // serves one MoE layer; it is used by one goroutine at a time.
 type Router struct {
-	cfg   Config
-	d     int              // D
-	gate  *autograd.Tensor // [E, D] logits = x · gate^T (the HF nn.Linear layout)
-	noise *autograd.Tensor // [E, D] noisy_topk noise weight; nil for other types
-	bias  []float32        // [E] selection-only expert bias
+	cfg    Config
+	d      int              // D
+	gate   *autograd.Tensor // [E, D] logits = x · gate^T (the HF nn.Linear layout)
+	scorer Scorer           // the router type's scoring and its own parameters
+	bias   []float32        // [E] selection-only expert bias
 }
 
 // New validates cfg and returns a router with float32 parameters: the gate
@@ -44,44 +44,18 @@ func NewWithDType(cfg Config, dt autograd.DType, dModel int, initStd float64, rn
 	for i := range r.gate.Len() {
 		r.gate.Set(i, rng.NormFloat64()*initStd)
 	}
-	if cfg.Type == NoisyTopK {
-		r.noise = autograd.NewParam(dt, "noise", cfg.NumExperts, dModel)
-	}
+	r.scorer = types[cfg.Type].NewScorer(cfg, dt, dModel)
 	return r, nil
 }
 
 // Config returns the router's configuration.
 func (r *Router) Config() Config { return r.cfg }
 
-// Params returns the trainable parameters: the gate weight "gate" [E, D] and,
-// for noisy_topk, the noise weight "noise" [E, D].
+// Params returns the trainable parameters: the gate weight "gate" [E, D]
+// followed by the router type's own (noisy_topk: the noise weight "noise"
+// [E, D]).
 func (r *Router) Params() []*autograd.Tensor {
-	if r.noise != nil {
-		return []*autograd.Tensor{r.gate, r.noise}
-	}
-	return []*autograd.Tensor{r.gate}
-}
-
-// Routing is the router's decision for one batch of N tokens. Its tensors
-// live on the tape Route ran on; its slices are owned by the Routing.
-type Routing struct {
-	Logits  *autograd.Tensor // [N, E] router logits (the z-loss input)
-	Probs   *autograd.Tensor // [N, E] per-token expert distribution (the load-balancing input)
-	Weights *autograd.Tensor // [N, K] combine weights; a dropped slot's weight is 0
-	// Experts is the chosen expert of each slot, [N*K]: slot s is token s/K's
-	// choice s%K, choices in descending score order. Dropped slots keep their
-	// choice here (the load-balancing loss counts them).
-	Experts         []int32
-	TokensPerExpert []int // [E] kept slots per expert
-	Dropped         int   // slots dropped by capacity
-	Capacity        int   // slots per expert; 0 when dropless
-	// Order lists the kept slots grouped by expert, ascending slot index
-	// within each group: the permutation plan.
-	Order []int32 // [M - Dropped]
-	// Offsets bounds the groups: expert e's slots are Order[Offsets[e]:Offsets[e+1]].
-	Offsets []int // [E+1]
-
-	scores *autograd.Tensor // [N, E] Probs = softmax(scores) per row
+	return append([]*autograd.Tensor{r.gate}, r.scorer.Params()...)
 }
 
 // Route scores x [N, D] and routes every token to TopK experts. In training
@@ -96,9 +70,8 @@ func (r *Router) Route(tp *autograd.Tape, x *autograd.Tensor, training bool, rng
 	if x.DType() != r.gate.DType() {
 		panic(fmt.Sprintf("router.Route: %v input for %v parameters", x.DType(), r.gate.DType()))
 	}
-	needRNG := training && (r.cfg.JitterEps > 0 || r.cfg.Type == NoisyTopK)
-	if needRNG && rng == nil {
-		panic("router.Route: training with jitter or noise needs a random generator")
+	if training && r.cfg.JitterEps > 0 && rng == nil {
+		panic("router.Route: training with jitter needs a random generator")
 	}
 	if x.DType() == autograd.Float64 {
 		return route[float64](r, tp, x, training, rng)
@@ -106,72 +79,44 @@ func (r *Router) Route(tp *autograd.Tape, x *autograd.Tensor, training bool, rng
 	return route[float32](r, tp, x, training, rng)
 }
 
-// route builds the differentiable scores, chooses experts, applies capacity
-// and builds the plan.
+// route scores, chooses the top k per token, applies capacity and builds the
+// slot table with its combine weights.
 func route[T autograd.Float](r *Router, tp *autograd.Tape, x *autograd.Tensor, training bool, rng *rand.Rand) *Routing {
 	n, e, k := x.Dim(0), r.cfg.NumExperts, r.cfg.TopK
 	if training && r.cfg.JitterEps > 0 {
 		x = tp.Mul(x, jitter[T](tp, x, r.cfg.JitterEps, rng)) // [N, D]
 	}
 	logits := tp.MatMul(x, r.gate, false, true) // [N, E]
-	rt := &Routing{Logits: logits, Experts: make([]int32, n*k)}
+	sc := r.scorer.Score(tp, x, logits, training, rng)
+	rt := &Routing{Logits: logits, Probs: sc.Probs, base: sc.Base}
 
-	// sel are the scores experts are chosen by (before the bias); wsrc is the
-	// tensor the combine weights are gathered from, softmaxed over the k
-	// choices when soft is set.
-	var sel, wsrc *autograd.Tensor
-	soft, sigmoidSel := true, false
-	switch r.cfg.Type {
-	case TopKSoftmax:
-		rt.Probs, rt.scores = tp.Softmax(logits), logits // [N, E]
-		sel, wsrc = rt.Probs, logits
-		if r.cfg.PreSoftmax {
-			sel = logits
-		} else if !r.cfg.Normalize {
-			wsrc, soft = rt.Probs, false
-		}
-		// Renormalising the chosen probs p_i / sum_j p_j equals the softmax
-		// over the chosen logits, which needs no division op.
-	case Sigmoid:
-		logSig := logSigmoid(tp, logits)                 // [N, E]
-		rt.Probs, rt.scores = tp.Softmax(logSig), logSig // [N, E] = s / sum(s) per token
-		// s_i / sum_j s_j over the chosen = softmax of the chosen log s.
-		sel, wsrc, sigmoidSel = logits, logSig, true
-	case NoisyTopK:
-		h := logits // [N, E]
-		if training {
-			h = tp.Add(logits, noiseTerm[T](tp, x, r.noise, r.cfg.NoiseStd, rng))
-		}
-		rt.Probs, rt.scores = tp.Softmax(h), h // [N, E]
-		sel, wsrc = rt.Probs, h
-	}
 	var bias []float32
 	if r.cfg.ExpertBias {
 		bias = r.bias
-	} else {
-		sigmoidSel = false // sigmoid is monotone: without a bias the logits rank alike
 	}
-	selectTopK(autograd.Values[T](sel), bias, sigmoidSel, n, e, k, rt.Experts)
+	rt.Choices, rt.ChoiceOffsets = make([]int32, n*k), make([]int, n+1)
+	selectTopK(autograd.Values[T](sc.Select), bias, sc.SigmoidBias && bias != nil, n, e, k, rt.Choices)
+	tokenOf := make([]int32, n*k) // [C] token of each choice
+	for tok := 0; tok < n; tok++ {
+		rt.ChoiceOffsets[tok+1] = (tok + 1) * k
+		for c := tok * k; c < (tok+1)*k; c++ {
+			tokenOf[c] = int32(tok)
+		}
+	}
 
 	rt.Capacity = capacity(r.cfg.CapacityFactor, n, k, e)
-	var keep []bool // [M] nil when nothing is dropped
-	keep, rt.Dropped = applyCapacity(autograd.Values[T](rt.Probs), rt.Experts, n, e, k, rt.Capacity)
-	rt.Order, rt.Offsets, rt.TokensPerExpert = plan(rt.Experts, keep, e)
+	var keep []bool // [C] nil when nothing is dropped
+	keep, rt.Dropped = applyCapacity(autograd.Values[T](rt.Probs), rt.Choices, tokenOf, e, rt.Capacity)
+	var choice []int32 // [M] choice index of each slot
+	choice, rt.Token, rt.Expert, rt.Offsets = slotTable(rt.Choices, tokenOf, keep, e)
 
-	w := tp.TakeAlongLastAxis(wsrc, rt.Experts) // [N, K]
-	if soft {
+	// The k weights of a token sit in one row of w, so the softmax over the
+	// row renormalises over the token's choices, dropped ones included (as
+	// with capacity in Switch); the table then takes the kept ones.
+	w := tp.TakeAlongLastAxis(sc.Combine, rt.Choices) // [N, K]
+	if sc.Renormalize {
 		w = tp.Softmax(w)
 	}
-	if keep != nil {
-		mask := tp.Alloc(x.DType(), n, k) // [N, K] 1 kept, 0 dropped
-		mv := autograd.Values[T](mask)
-		for s, kept := range keep {
-			if kept {
-				mv[s] = 1
-			}
-		}
-		w = tp.Mul(w, mask)
-	}
-	rt.Weights = w
+	rt.Weight = tp.GatherRows(tp.Reshape(w, n*k, 1), choice) // [M, 1]
 	return rt
 }

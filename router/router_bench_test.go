@@ -45,12 +45,12 @@ func BenchmarkRouteBackward(b *testing.B) {
 				b.Fatal(err)
 			}
 			x := autograd.ToFloat32(autograd.RandN(rng, 1, n, d))
-			proj := autograd.ToFloat32(autograd.RandN(rng, 1, n, k))
+			proj := autograd.ToFloat32(autograd.RandN(rng, 1, n*k, 1)) // dropless: M = N*K
 			tp := autograd.NewTape()
 			b.ReportAllocs()
 			for b.Loop() {
 				rt := r.Route(tp, x, true, rng)
-				loss := tp.Add(tp.Sum(tp.Mul(rt.Weights, proj)), tp.Sum(rt.Probs))
+				loss := tp.Add(tp.Sum(tp.Mul(rt.Weight, proj)), tp.Sum(rt.Probs))
 				if err := tp.Backward(loss); err != nil {
 					b.Fatal(err)
 				}

@@ -22,12 +22,14 @@ func TestRouteCapacity(t *testing.T) {
 	if rt.Capacity != 2 || rt.Dropped != 2 {
 		t.Fatalf("capacity %d dropped %d, want 2 and 2", rt.Capacity, rt.Dropped)
 	}
-	if !slices.Equal(rt.Experts, []int32{0, 0, 0, 0}) || !slices.Equal(rt.Order, []int32{0, 2}) ||
-		!slices.Equal(rt.Offsets, []int{0, 2, 2}) || !slices.Equal(rt.TokensPerExpert, []int{2, 0}) {
-		t.Fatalf("experts %v order %v offsets %v per expert %v", rt.Experts, rt.Order, rt.Offsets, rt.TokensPerExpert)
+	if !slices.Equal(rt.Choices, []int32{0, 0, 0, 0}) || !slices.Equal(rt.Token, []int32{0, 2}) ||
+		!slices.Equal(rt.Expert, []int32{0, 0}) || !slices.Equal(rt.Offsets, []int{0, 2, 2}) ||
+		!slices.Equal(rt.TokensPerExpert(), []int{2, 0}) {
+		t.Fatalf("choices %v tokens %v experts %v offsets %v", rt.Choices, rt.Token, rt.Expert, rt.Offsets)
 	}
-	for s, want := range []float64{sigmoid(2), 0, sigmoid(3), 0} {
-		if got := rt.Weights.At(s); math.Abs(got-want) > 1e-12 {
+	checkTable(t, rt, 2)
+	for s, want := range []float64{sigmoid(2), sigmoid(3)} {
+		if got := rt.Weight.At(s); math.Abs(got-want) > 1e-12 {
 			t.Fatalf("weight of slot %d = %v, want %v", s, got, want)
 		}
 	}
@@ -42,23 +44,24 @@ func TestRouteKEqualsE(t *testing.T) {
 		x, gate := autograd.RandN(rng, 1, 6, 3), autograd.RandN(rng, 1, 4, 3)
 		rt := withParams(cfg, nil, gate, nil).Route(autograd.NewNoGradTape(), x, false, nil)
 		for tok := 0; tok < 6; tok++ {
-			got := slices.Clone(rt.Experts[tok*4 : tok*4+4])
+			chosen := rt.Choices[rt.ChoiceOffsets[tok]:rt.ChoiceOffsets[tok+1]]
+			got := slices.Clone(chosen)
 			slices.Sort(got)
 			if !slices.Equal(got, []int32{0, 1, 2, 3}) {
-				t.Fatalf("%s: token %d chose %v, want every expert", typ, tok, rt.Experts[tok*4:tok*4+4])
-			}
-			// With every expert chosen the normalised weights are the probs.
-			for c := 0; c < 4; c++ {
-				ex := int(rt.Experts[tok*4+c])
-				if w, p := rt.Weights.At(tok*4+c), rt.Probs.At(tok*4+ex); math.Abs(w-p) > 1e-12 {
-					t.Fatalf("%s: weight %v != prob %v", typ, w, p)
-				}
+				t.Fatalf("%s: token %d chose %v, want every expert", typ, tok, chosen)
 			}
 		}
-		if !slices.Equal(rt.TokensPerExpert, []int{6, 6, 6, 6}) {
-			t.Fatalf("%s: tokens per expert %v", typ, rt.TokensPerExpert)
+		// With every expert chosen the normalised weights are the probs.
+		for s, tok := range rt.Token {
+			ex := int(rt.Expert[s])
+			if w, p := rt.Weight.At(s), rt.Probs.At(int(tok)*4+ex); math.Abs(w-p) > 1e-12 {
+				t.Fatalf("%s: weight %v != prob %v", typ, w, p)
+			}
 		}
-		checkPlan(t, rt.Experts, nil, 4, rt.Order, rt.Offsets, rt.TokensPerExpert)
+		if !slices.Equal(rt.TokensPerExpert(), []int{6, 6, 6, 6}) {
+			t.Fatalf("%s: tokens per expert %v", typ, rt.TokensPerExpert())
+		}
+		checkTable(t, rt, 4)
 	}
 }
 
@@ -71,17 +74,19 @@ func TestExpertBiasSelectsOnly(t *testing.T) {
 		cfg := Config{NumExperts: 4, TopK: 2, Type: typ, Normalize: true, ExpertBias: true}
 		bias := []float32{0, 0, 0, 10}
 		rt := withParams(cfg, bias, gate, nil).Route(autograd.NewNoGradTape(), x, false, nil)
+		w := choiceWeights(rt)
 		for tok := 0; tok < 5; tok++ {
-			if rt.Experts[tok*2] != 3 {
-				t.Fatalf("%s: token %d chose %v first, want expert 3", typ, tok, rt.Experts[tok*2:tok*2+2])
+			c := rt.ChoiceOffsets[tok]
+			if rt.Choices[c] != 3 {
+				t.Fatalf("%s: token %d chose %v first, want expert 3", typ, tok, rt.Choices[c:c+2])
 			}
 			// weight_c / weight_c' equals the ratio of unbiased scores.
-			a, b := int(rt.Experts[tok*2]), int(rt.Experts[tok*2+1])
+			a, b := int(rt.Choices[c]), int(rt.Choices[c+1])
 			ratio := rt.Probs.At(tok*4+a) / rt.Probs.At(tok*4+b)
-			if got := rt.Weights.At(tok*2) / rt.Weights.At(tok*2+1); math.Abs(got-ratio) > 1e-9*ratio {
+			if got := w[c] / w[c+1]; math.Abs(got-ratio) > 1e-9*ratio {
 				t.Fatalf("%s: weight ratio %v, want the unbiased %v", typ, got, ratio)
 			}
-			if s := rt.Weights.At(tok*2) + rt.Weights.At(tok*2+1); math.Abs(s-1) > 1e-12 {
+			if s := w[c] + w[c+1]; math.Abs(s-1) > 1e-12 {
 				t.Fatalf("%s: weights sum to %v", typ, s)
 			}
 		}
@@ -133,8 +138,8 @@ func TestRouteFloat32Training(t *testing.T) {
 			rt := r.Route(tp, x, true, rng)
 			// A random projection: the plain sum of normalised weights is
 			// constant and would carry no gradient.
-			proj := autograd.ToFloat32(autograd.RandN(rng, 1, rt.Weights.Shape()...))
-			if err := tp.Backward(tp.Sum(tp.Mul(rt.Weights, proj))); err != nil {
+			proj := autograd.ToFloat32(autograd.RandN(rng, 1, rt.Weight.Shape()...))
+			if err := tp.Backward(tp.Sum(tp.Mul(rt.Weight, proj))); err != nil {
 				t.Fatal(err)
 			}
 			for _, p := range r.Params() {
@@ -146,7 +151,7 @@ func TestRouteFloat32Training(t *testing.T) {
 					t.Fatalf("no gradient reached %s", p.Name)
 				}
 			}
-			r.UpdateBias(rt.TokensPerExpert)
+			r.UpdateBias(rt.TokensPerExpert())
 		})
 	}
 }
@@ -157,7 +162,7 @@ func TestRouteEmptyBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	rt := r.Route(autograd.NewTape(), autograd.New(autograd.Float32, 0, 3), false, nil)
-	if len(rt.Experts) != 0 || len(rt.Order) != 0 || !slices.Equal(rt.Offsets, []int{0, 0, 0, 0, 0}) || rt.Weights.Dim(0) != 0 {
-		t.Fatalf("empty batch routed to %v, order %v, offsets %v", rt.Experts, rt.Order, rt.Offsets)
+	if len(rt.Choices) != 0 || rt.Slots() != 0 || rt.Tokens() != 0 || !slices.Equal(rt.Offsets, []int{0, 0, 0, 0, 0}) || rt.Weight.Dim(0) != 0 {
+		t.Fatalf("empty batch routed to %v, tokens %v, offsets %v", rt.Choices, rt.Token, rt.Offsets)
 	}
 }

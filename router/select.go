@@ -42,16 +42,17 @@ func selectTopK[T autograd.Float](scores []T, bias []float32, sigmoid bool, n, e
 	}
 }
 
-// applyCapacity enforces capacity slots per expert (0 = unlimited). An expert
-// chosen by more slots keeps those with the highest probs [N, E] entry (ties
-// to the lower slot index) and drops the rest. It returns keep [M], nil when
-// nothing is dropped, and the number of dropped slots.
-func applyCapacity[T autograd.Float](probs []T, experts []int32, n, e, k, capacity int) ([]bool, int) {
+// applyCapacity enforces capacity slots per expert (0 = unlimited) over the
+// choices [C], tokenOf [C] naming each choice's token. An expert chosen more
+// often keeps the choices with the highest probs [N, E] entry (ties to the
+// lower choice index) and drops the rest. It returns keep [C], nil when
+// nothing is dropped, and the number of dropped choices.
+func applyCapacity[T autograd.Float](probs []T, choices, tokenOf []int32, e, capacity int) ([]bool, int) {
 	if capacity == 0 {
 		return nil, 0
 	}
 	offsets := make([]int, e+1)
-	for _, ex := range experts {
+	for _, ex := range choices {
 		offsets[ex+1]++
 	}
 	over := false
@@ -62,10 +63,10 @@ func applyCapacity[T autograd.Float](probs []T, experts []int32, n, e, k, capaci
 	if !over {
 		return nil, 0
 	}
-	grouped := groupByExpert(experts, nil, offsets)
-	keep := make([]bool, n*k)
-	for s := range keep {
-		keep[s] = true
+	grouped := groupByExpert(choices, nil, offsets)
+	keep := make([]bool, len(choices))
+	for c := range keep {
+		keep[c] = true
 	}
 	dropped := 0
 	for ex := 0; ex < e; ex++ {
@@ -73,10 +74,10 @@ func applyCapacity[T autograd.Float](probs []T, experts []int32, n, e, k, capaci
 		if len(seg) <= capacity {
 			continue
 		}
-		// seg is in ascending slot order; a stable sort by descending prob
-		// keeps the lower slot first among equal probs.
+		// seg is in ascending choice order; a stable sort by descending
+		// prob keeps the lower choice first among equal probs.
 		slices.SortStableFunc(seg, func(a, b int32) int {
-			pa, pb := probs[int(a)/k*e+ex], probs[int(b)/k*e+ex]
+			pa, pb := probs[int(tokenOf[a])*e+ex], probs[int(tokenOf[b])*e+ex]
 			switch {
 			case pa > pb:
 				return -1
@@ -85,42 +86,47 @@ func applyCapacity[T autograd.Float](probs []T, experts []int32, n, e, k, capaci
 			}
 			return 0
 		})
-		for _, s := range seg[capacity:] {
-			keep[s] = false
+		for _, c := range seg[capacity:] {
+			keep[c] = false
 		}
 		dropped += len(seg) - capacity
 	}
 	return keep, dropped
 }
 
-// plan builds the permutation plan over the kept slots (all slots when keep
-// is nil): order grouped by expert in ascending slot order, the group
-// offsets [E+1], and the kept slots per expert [E].
-func plan(experts []int32, keep []bool, e int) (order []int32, offsets []int, perExpert []int) {
+// slotTable builds the slot table over the kept choices (all when keep is
+// nil), grouped by expert and stable in the choice index: each slot's choice
+// index, token and expert [M], and the group offsets [E+1].
+func slotTable(choices, tokenOf []int32, keep []bool, e int) (choice, token, expert []int32, offsets []int) {
 	offsets = make([]int, e+1)
-	for s, ex := range experts {
-		if keep == nil || keep[s] {
+	for c, ex := range choices {
+		if keep == nil || keep[c] {
 			offsets[ex+1]++
 		}
 	}
-	perExpert = make([]int, e)
 	for ex := 0; ex < e; ex++ {
-		perExpert[ex] = offsets[ex+1]
 		offsets[ex+1] += offsets[ex]
 	}
-	return groupByExpert(experts, keep, offsets), offsets, perExpert
+	choice = groupByExpert(choices, keep, offsets)
+	token, expert = make([]int32, len(choice)), make([]int32, len(choice))
+	for ex := 0; ex < e; ex++ {
+		for m := offsets[ex]; m < offsets[ex+1]; m++ {
+			token[m], expert[m] = tokenOf[choice[m]], int32(ex)
+		}
+	}
+	return choice, token, expert, offsets
 }
 
-// groupByExpert is a counting sort of the kept slots by expert, stable in the
-// slot index; offsets [E+1] must hold the kept group bounds.
-func groupByExpert(experts []int32, keep []bool, offsets []int) []int32 {
+// groupByExpert is a counting sort of the kept choices by expert, stable in
+// the choice index; offsets [E+1] must hold the kept group bounds.
+func groupByExpert(choices []int32, keep []bool, offsets []int) []int32 {
 	e := len(offsets) - 1
 	order := make([]int32, offsets[e])
 	next := make([]int, e)
 	copy(next, offsets[:e])
-	for s, ex := range experts {
-		if keep == nil || keep[s] {
-			order[next[ex]] = int32(s)
+	for c, ex := range choices {
+		if keep == nil || keep[c] {
+			order[next[ex]] = int32(c)
 			next[ex]++
 		}
 	}

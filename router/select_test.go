@@ -47,88 +47,58 @@ func TestApplyCapacityDropsLowestProb(t *testing.T) {
 		0.2, 0.8,
 	}
 	experts := []int32{0, 0, 0, 0, 1}
-	keep, dropped := applyCapacity(probs, experts, 5, 2, 1, 2)
+	tokenOf := []int32{0, 1, 2, 3, 4}
+	keep, dropped := applyCapacity(probs, experts, tokenOf, 2, 2)
 	if want := []bool{false, true, false, true, true}; !slices.Equal(keep, want) || dropped != 2 {
 		t.Fatalf("keep %v dropped %d, want %v and 2", keep, dropped, want)
 	}
 	// Ties at the boundary keep the lower slot: capacity 1 keeps token 1.
-	keep, dropped = applyCapacity(probs, experts, 5, 2, 1, 1)
+	keep, dropped = applyCapacity(probs, experts, tokenOf, 2, 1)
 	if want := []bool{false, true, false, false, true}; !slices.Equal(keep, want) || dropped != 3 {
 		t.Fatalf("capacity 1: keep %v dropped %d, want %v and 3", keep, dropped, want)
 	}
 	// Within capacity nothing is dropped and no mask is made.
-	if keep, dropped := applyCapacity(probs, experts, 5, 2, 1, 4); keep != nil || dropped != 0 {
+	if keep, dropped := applyCapacity(probs, experts, tokenOf, 2, 4); keep != nil || dropped != 0 {
 		t.Fatalf("capacity 4: keep %v dropped %d, want nil and 0", keep, dropped)
 	}
 }
 
 func TestApplyCapacityTopTwo(t *testing.T) {
-	// N = 3, E = 3, K = 2, capacity 2. Slots (token, choice) -> expert:
-	// s0 (0,0)->1, s1 (0,1)->0, s2 (1,0)->1, s3 (1,1)->2, s4 (2,0)->1, s5 (2,1)->0.
-	// Expert 1 has slots s0, s2, s4 with probs[t][1] = 0.5, 0.7, 0.6: s0 drops.
+	// N = 3, E = 3, K = 2, capacity 2. Choices (token, rank) -> expert:
+	// c0 (0,0)->1, c1 (0,1)->0, c2 (1,0)->1, c3 (1,1)->2, c4 (2,0)->1, c5 (2,1)->0.
+	// Expert 1 has choices c0, c2, c4 with probs[t][1] = 0.5, 0.7, 0.6: c0 drops.
 	probs := []float64{
 		0.3, 0.5, 0.2,
 		0.1, 0.7, 0.2,
 		0.35, 0.6, 0.05,
 	}
 	experts := []int32{1, 0, 1, 2, 1, 0}
-	keep, dropped := applyCapacity(probs, experts, 3, 3, 2, 2)
+	tokenOf := []int32{0, 0, 1, 1, 2, 2}
+	keep, dropped := applyCapacity(probs, experts, tokenOf, 3, 2)
 	if want := []bool{false, true, true, true, true, true}; !slices.Equal(keep, want) || dropped != 1 {
 		t.Fatalf("keep %v dropped %d, want %v and 1", keep, dropped, want)
 	}
-	order, offsets, per := plan(experts, keep, 3)
-	if !slices.Equal(order, []int32{1, 5, 2, 4, 3}) || !slices.Equal(offsets, []int{0, 2, 4, 5}) || !slices.Equal(per, []int{2, 2, 1}) {
-		t.Fatalf("plan = %v %v %v, want [1 5 2 4 3] [0 2 4 5] [2 2 1]", order, offsets, per)
+	choice, token, expert, offsets := slotTable(experts, tokenOf, keep, 3)
+	if !slices.Equal(choice, []int32{1, 5, 2, 4, 3}) || !slices.Equal(token, []int32{0, 2, 1, 2, 1}) ||
+		!slices.Equal(expert, []int32{0, 0, 1, 1, 2}) || !slices.Equal(offsets, []int{0, 2, 4, 5}) {
+		t.Fatalf("slotTable = %v %v %v %v, want [1 5 2 4 3] [0 2 1 2 1] [0 0 1 1 2] [0 2 4 5]", choice, token, expert, offsets)
 	}
 }
 
-// checkPlan verifies that order/offsets list exactly the kept slots, each in
-// its expert's group, ascending within a group, and that perExpert counts them.
-func checkPlan(t *testing.T, experts []int32, keep []bool, e int, order []int32, offsets, perExpert []int) {
-	t.Helper()
-	if len(offsets) != e+1 || offsets[0] != 0 || offsets[e] != len(order) {
-		t.Fatalf("offsets %v do not bound %d ordered slots", offsets, len(order))
-	}
-	seen := make([]bool, len(experts))
-	for ex := 0; ex < e; ex++ {
-		group := order[offsets[ex]:offsets[ex+1]]
-		if len(group) != perExpert[ex] {
-			t.Fatalf("expert %d: %d slots in its group, TokensPerExpert says %d", ex, len(group), perExpert[ex])
-		}
-		for i, s := range group {
-			if experts[s] != int32(ex) {
-				t.Fatalf("slot %d of expert %d listed under expert %d", s, experts[s], ex)
-			}
-			if i > 0 && group[i-1] >= s {
-				t.Fatalf("expert %d group %v not ascending", ex, group)
-			}
-			if seen[s] {
-				t.Fatalf("slot %d listed twice", s)
-			}
-			seen[s] = true
-		}
-	}
-	for s := range experts {
-		if kept := keep == nil || keep[s]; seen[s] != kept {
-			t.Fatalf("slot %d: listed %v, kept %v", s, seen[s], kept)
-		}
-	}
-}
-
-func TestPlanRandom(t *testing.T) {
+func TestSlotTableRandom(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, sz := range []struct{ n, e, k int }{{1, 1, 1}, {7, 3, 2}, {64, 8, 2}, {33, 5, 5}} {
-		experts := make([]int32, sz.n*sz.k)
+		experts, tokenOf := make([]int32, sz.n*sz.k), make([]int32, sz.n*sz.k)
 		for i := range experts {
-			experts[i] = int32(rng.IntN(sz.e))
+			experts[i], tokenOf[i] = int32(rng.IntN(sz.e)), int32(i/sz.k)
 		}
-		order, offsets, per := plan(experts, nil, sz.e)
-		checkPlan(t, experts, nil, sz.e, order, offsets, per)
+		choice, token, expert, offsets := slotTable(experts, tokenOf, nil, sz.e)
+		checkSlotTable(t, experts, tokenOf, nil, sz.e, choice, token, expert, offsets)
 		keep := make([]bool, len(experts))
 		for i := range keep {
 			keep[i] = rng.IntN(3) > 0
 		}
-		order, offsets, per = plan(experts, keep, sz.e)
-		checkPlan(t, experts, keep, sz.e, order, offsets, per)
+		choice, token, expert, offsets = slotTable(experts, tokenOf, keep, sz.e)
+		checkSlotTable(t, experts, tokenOf, keep, sz.e, choice, token, expert, offsets)
 	}
 }

@@ -23,13 +23,13 @@ type Stats struct {
 // Stats returns the routing's load and entropy statistics. The values are
 // copies; the Routing's tensors must still be live (before Tape.Reset).
 func (rt *Routing) Stats() Stats {
-	st := Stats{TokensPerExpert: append([]int(nil), rt.TokensPerExpert...), Dropped: rt.Dropped}
+	st := Stats{TokensPerExpert: rt.TokensPerExpert(), Dropped: rt.Dropped}
 	total := 0
-	for _, c := range rt.TokensPerExpert {
+	for _, c := range st.TokensPerExpert {
 		total += c
 		st.MaxLoad = max(st.MaxLoad, c)
 	}
-	if e := len(rt.TokensPerExpert); e > 0 {
+	if e := len(st.TokensPerExpert); e > 0 {
 		st.MeanLoad = float64(total) / float64(e)
 	}
 	if st.MeanLoad > 0 {
@@ -47,10 +47,10 @@ func (rt *Routing) Stats() Stats {
 
 // scoresOf returns the values Probs is the row softmax of, or nil.
 func scoresOf[T autograd.Float](rt *Routing) []T {
-	if rt.scores == nil {
+	if rt.base == nil {
 		return nil
 	}
-	return autograd.Values[T](rt.scores)
+	return autograd.Values[T](rt.base)
 }
 
 // meanEntropy returns the mean over rows of -sum_i p_i ln p_i for probs
