@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -131,4 +132,26 @@ func isFile(path string) bool {
 func isDir(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.IsDir()
+}
+
+// Steps returns the steps of the complete checkpoints (step directories
+// holding a manifest) under runDir/checkpoints, in ascending order; none,
+// and no error, when runDir has no checkpoints directory. Commands that
+// would write a fresh run into runDir use it to refuse to bury one.
+func Steps(runDir string) ([]int, error) {
+	ckDir := filepath.Join(runDir, CheckpointsDir)
+	entries, err := listSteps(ckDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", ckDir, err)
+	}
+	var out []int
+	for _, e := range entries {
+		if isFile(filepath.Join(ckDir, e.name, ManifestFile)) {
+			out = append(out, e.step)
+		}
+	}
+	return out, nil
 }

@@ -22,9 +22,19 @@ type BenchResult struct {
 	TokensPerS    float64 `json:"tokens_per_s"`
 	MsPerStep     float64 `json:"ms_per_step"`
 	FLOPsPerToken float64 `json:"flops_per_token"`
-	GFLOPs        float64 `json:"gflops"`      // achieved model GFLOP/s
-	PeakGFLOPs    float64 `json:"peak_gflops"` // measured GEMM peak on this machine
-	MFU           float64 `json:"mfu"`         // GFLOPs / PeakGFLOPs
+	GFLOPs        float64 `json:"gflops"` // achieved model GFLOP/s
+	// GEMMPeakGFLOPs is the float32 GEMM rate measured here on all cores
+	// (Engine.GEMMPeak), and GEMMUtil = GFLOPs / GEMMPeakGFLOPs: the model
+	// FLOPs as a fraction of that measured GEMM rate, not of the machine's
+	// arithmetic peak (a GEMM reaches most, never all, of it).
+	GEMMPeakGFLOPs float64 `json:"gemm_peak_gflops"`
+	GEMMUtil       float64 `json:"gemm_util"`
+	// FMAPeakGFLOPs is the float32 vector-FMA rate measured here on all
+	// cores (Engine.FMAPeak: registers only, what no kernel can beat), and
+	// MFU = GFLOPs / FMAPeakGFLOPs, the model FLOPs utilisation proper. Both
+	// are 0 where the CPU has no vector FMA kernel.
+	FMAPeakGFLOPs float64 `json:"fma_peak_gflops"`
+	MFU           float64 `json:"mfu"`
 	PeakRSSBytes  int64   `json:"peak_rss_bytes"`
 	Params        int     `json:"params"`
 	GEMM          string  `json:"gemm"` // what runs float32 products (autograd.GEMMBackend)
@@ -66,8 +76,12 @@ func (r *randomBatches) Restore([]byte) error   { return nil }
 
 // Bench times full training steps (forward, backward, optimizer) of the
 // configured model on random tokens after warmup steps, and measures the
-// machine's float32 GEMM peak to report MFU.
+// machine's float32 GEMM and vector-FMA peaks to report the model FLOPs as
+// a share of each.
 func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, error) {
+	if steps < 1 || warmup < 0 {
+		return nil, fmt.Errorf("bench: %d warm-up and %d timed steps; want 0 or more warm-up steps and at least 1 timed step", warmup, steps)
+	}
 	cc := *c
 	cc.Train.Steps = warmup + steps
 	cc.Train.WarmupSteps = 0
@@ -90,7 +104,8 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 			return nil, err
 		}
 	}
-	autograd.StartGEMMAccounting()
+	eng := tr.tape.Engine()
+	eng.StartGEMMAccounting()
 	start := time.Now()
 	var fwd, bwd, opt time.Duration
 	for i := 0; i < steps; i++ {
@@ -101,7 +116,7 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 		fwd, bwd, opt = fwd+sr.Forward, bwd+sr.Backward, opt+sr.Optimizer
 	}
 	elapsed := time.Since(start).Seconds()
-	gemms := autograd.StopGEMMAccounting()
+	gemms := eng.StopGEMMAccounting()
 	tokens := float64(steps * bt * cc.Train.GradAccumSteps)
 	res := &BenchResult{
 		Config: name, Steps: steps, TokensPerStep: bt * cc.Train.GradAccumSteps,
@@ -113,9 +128,13 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 	res.ForwardMsPerStep, res.BackwardMsPerStep, res.OptimizerMsPerStep = perStep(fwd), perStep(bwd), perStep(opt)
 	res.GFLOPs = res.TokensPerS * res.FLOPsPerToken / 1e9
 	res.setGEMMShare(gemms, elapsed, tokens)
-	res.PeakGFLOPs = autograd.GEMMPeak(context.Background(), 1024, 500*time.Millisecond)
-	if res.PeakGFLOPs > 0 {
-		res.MFU = res.GFLOPs / res.PeakGFLOPs
+	res.GEMMPeakGFLOPs = eng.GEMMPeak(context.Background(), 1024, 500*time.Millisecond)
+	if res.GEMMPeakGFLOPs > 0 {
+		res.GEMMUtil = res.GFLOPs / res.GEMMPeakGFLOPs
+	}
+	res.FMAPeakGFLOPs = eng.FMAPeak(context.Background(), 300*time.Millisecond)
+	if res.FMAPeakGFLOPs > 0 {
+		res.MFU = res.GFLOPs / res.FMAPeakGFLOPs
 	}
 	res.PeakRSSBytes = PeakRSS()
 	return res, nil
@@ -155,11 +174,20 @@ func (r *BenchResult) setGEMMShare(a autograd.GEMMAccount, elapsed, tokens float
 
 // String formats the result for people.
 func (r *BenchResult) String() string {
-	return fmt.Sprintf("%s: %.0f tokens/s, %.1f ms/step (%d tokens/step), %.1f MFLOP/token -> %.1f GFLOP/s, GEMM peak %.1f GFLOP/s, MFU %.1f%%, peak RSS %.0f MiB, %d params, gemm %s, blas %s, %d threads",
-		r.Config, r.TokensPerS, r.MsPerStep, r.TokensPerStep, r.FLOPsPerToken/1e6, r.GFLOPs, r.PeakGFLOPs, 100*r.MFU,
+	return fmt.Sprintf("%s: %.0f tokens/s, %.1f ms/step (%d tokens/step), %.1f MFLOP/token -> %.1f GFLOP/s, %.1f%% of the measured GEMM peak %.1f GFLOP/s, MFU %s, peak RSS %.0f MiB, %d params, gemm %s, blas %s, %d threads",
+		r.Config, r.TokensPerS, r.MsPerStep, r.TokensPerStep, r.FLOPsPerToken/1e6, r.GFLOPs, 100*r.GEMMUtil, r.GEMMPeakGFLOPs, r.mfuText(),
 		float64(r.PeakRSSBytes)/(1<<20), r.Params, r.GEMM, r.BLAS, r.Threads) +
 		fmt.Sprintf("\n  forward %.1f, backward %.1f, optimizer %.1f ms/step",
 			r.ForwardMsPerStep, r.BackwardMsPerStep, r.OptimizerMsPerStep) +
 		fmt.Sprintf("\n  GEMMs %.0f%% of core time at %.1f GFLOP/s per core; the rest %.1f ms/step; GEMMs alone would allow %.0f tokens/s",
 			100*r.GEMMShare, r.GEMMGFLOPsPerCore, r.OtherMsPerStep, r.GEMMBoundTokensPerS)
+}
+
+// mfuText is the MFU for people: a percentage of the measured FMA peak, or
+// why there is none.
+func (r *BenchResult) mfuText() string {
+	if r.FMAPeakGFLOPs <= 0 {
+		return "n/a (no vector FMA kernel for this CPU)"
+	}
+	return fmt.Sprintf("%.1f%% of the measured FMA peak %.1f GFLOP/s", 100*r.MFU, r.FMAPeakGFLOPs)
 }

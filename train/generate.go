@@ -22,25 +22,29 @@ type SampleOptions struct {
 
 // Generate continues prompt with up to MaxNewTokens sampled tokens, using a
 // KV cache so each new token costs one position's forward pass. The context
-// is capped at the model's max_seq_len.
+// is capped at the model's max_seq_len L: a longer prompt is cut to its last
+// L tokens, and once the context is full the window slides, each further
+// token being predicted from the last L tokens (a fresh cache filled with
+// them, so it costs an L-position forward pass).
 func Generate(m *layers.Model, prompt []int32, o SampleOptions) ([]int32, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("generate: empty prompt")
 	}
 	maxLen := m.Cfg.MaxSeqLen
-	if len(prompt) > maxLen {
-		prompt = prompt[len(prompt)-maxLen:]
-	}
-	if room := maxLen - len(prompt); o.MaxNewTokens > room {
-		o.MaxNewTokens = room
-	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x67656e))
-	caches := m.NewCaches()
 	tp := autograd.NewNoGradTape()
-	var out []int32
-	next := prompt
-	probs := make([]float64, m.Cfg.Vocab)
+	var caches []*layers.KVCache
+	ctx := append([]int32(nil), prompt...) // prompt and the tokens generated so far
+	out := ctx[len(ctx):]
+	next := ctx                           // tokens not yet in the cache
+	probs := make([]float64, m.Cfg.Vocab) // [V]
 	for len(out) < o.MaxNewTokens {
+		if caches == nil || caches[0].Len()+len(next) > maxLen {
+			caches, next = m.NewCaches(), ctx[max(0, len(ctx)-maxLen):]
+		}
 		lg := m.Forward(tp, next, 1, len(next), layers.ForwardOptions{Cache: caches}).Logits // [T, V]
 		v := m.Cfg.Vocab
 		last := lg.Len()/v - 1
@@ -49,13 +53,28 @@ func Generate(m *layers.Model, prompt []int32, o SampleOptions) ([]int32, error)
 		}
 		tp.Reset()
 		tok := sampleToken(probs, o.Temperature, o.TopK, rng)
-		out = append(out, tok)
+		ctx = append(ctx, tok)
+		out = ctx[len(prompt):]
 		if o.Stop != nil && o.Stop(out) {
 			break
 		}
-		next = []int32{tok}
+		next = ctx[len(ctx)-1:]
 	}
-	return out, nil
+	return append([]int32(nil), out...), nil
+}
+
+// Validate reports options Generate cannot honour: a negative token count,
+// temperature or top-k, or a temperature that is not a finite number.
+func (o SampleOptions) Validate() error {
+	switch {
+	case o.MaxNewTokens < 0:
+		return fmt.Errorf("generate: max new tokens %d is negative; want 0 or more", o.MaxNewTokens)
+	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
+		return fmt.Errorf("generate: temperature %v; want 0 (greedy) or a positive number", o.Temperature)
+	case o.TopK < 0:
+		return fmt.Errorf("generate: top-k %d is negative; want 0 (the whole vocabulary) or more", o.TopK)
+	}
+	return nil
 }
 
 // sampleToken draws from softmax(logits/temperature) restricted to the topK

@@ -19,10 +19,12 @@ func newBenchCommand() *cobra.Command {
 	var cpuProfile string
 	cmd := &cobra.Command{
 		Use:   "bench",
-		Short: "Time full training steps and report tokens/s, GFLOP/s, MFU and peak RSS",
+		Short: "Time full training steps and report tokens/s, GFLOP/s, GEMM utilisation, MFU and peak RSS",
 		Long: `Run warm-up steps, then time full training steps (forward, backward, AdamW) of the configured
 model on random tokens. Model FLOPs per token = 6 x active matmul parameters (router and LM head
-included) + 12 x n_layers x seq_len x d_model. MFU is against a float32 GEMM peak measured here.
+included) + 12 x n_layers x seq_len x d_model. The model GFLOP/s are set against two peaks
+measured here on all cores: the float32 GEMM rate (gemm_util, a share of what GEMMs reach on this
+machine) and the float32 vector-FMA rate (mfu, a share of its arithmetic peak).
 It also says where the time goes: the milliseconds per step of the forward pass, the backward
 pass and the optimizer; the share of core time inside GEMMs and their rate per core, the
 milliseconds per step spent on everything else, and the tokens/s that the GEMMs alone would allow
@@ -31,6 +33,12 @@ milliseconds per step spent on everything else, and the tokens/s that the GEMMs 
   moetrain bench --config tiny --set moe.num_experts=64 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if steps < 1 {
+				return fmt.Errorf("bench: --steps %d: want at least 1 timed step", steps)
+			}
+			if warmup < 0 {
+				return fmt.Errorf("bench: --warmup %d: want 0 or more warm-up steps", warmup)
+			}
 			cfg, err := cf.load(nil)
 			if err != nil {
 				return err

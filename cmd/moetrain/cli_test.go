@@ -54,6 +54,16 @@ func TestPretrainEvalGenerateExport(t *testing.T) {
 	if code != 0 || !strings.HasPrefix(out, "The bees") {
 		t.Fatalf("generate exit %d: %q %s", code, out, errs)
 	}
+	// A prompt that fills max_seq_len (32) still gets its new tokens, and
+	// stderr says once how the context slides.
+	long := strings.Repeat("The bees hum. ", 4)
+	out, errs, code = run(t, "generate", "--ckpt", runDir, "--prompt", long, "-n", "6", "-t", "0")
+	if code != 0 || !strings.HasPrefix(out, long) || len(out) != len(long)+6+1 {
+		t.Fatalf("generate past max_seq_len: exit %d, %q, %s", code, out, errs)
+	}
+	if strings.Count(errs, "max_seq_len = 32") != 1 || !strings.Contains(errs, "last 32 tokens") {
+		t.Errorf("generate past max_seq_len: stderr %q should say once that the last 32 tokens are kept", errs)
+	}
 	hf := filepath.Join(dir, "hf")
 	if _, errs, code = run(t, "export", "--ckpt", runDir, "--format", "hf", "--out", hf); code != 0 {
 		t.Fatalf("export exit %d: %s", code, errs)
@@ -97,6 +107,16 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"eval", "--ckpt", filepath.Join(dir, "nowhere")}, "nowhere"},
 		{[]string{"export", "--ckpt", dir, "--format", "onnx", "--out", dir}, "onnx"},
 		{[]string{"generate", "--ckpt", dir}, "prompt"},
+		{[]string{"generate", "--ckpt", dir, "--prompt", "a", "-n", "-1"}, "--max-new-tokens -1"},
+		{[]string{"generate", "--ckpt", dir, "--prompt", "a", "-t", "-0.5"}, "--temperature -0.5"},
+		{[]string{"generate", "--ckpt", dir, "--prompt", "a", "-t", "NaN"}, "--temperature NaN"},
+		{[]string{"generate", "--ckpt", dir, "--prompt", "a", "-k", "-2"}, "--top-k -2"},
+		{[]string{"bench", "--steps", "0"}, "--steps 0"},
+		{[]string{"bench", "--warmup", "-1"}, "--warmup -1"},
+		{[]string{"eval", "--ckpt", dir, "--batches", "-1"}, "--batches -1"},
+		{[]string{"pretrain", "--config", "tiny", "--out", filepath.Join(dir, "r"), "--set", "train.micro_batch_size=1000000"},
+			"train.micro_batch_size = 1000000 sequences, but the training split of embedded:default (434787 tokens) holds only 3394 windows"},
+		{[]string{"pretrain", "--config", "tiny", "--out", filepath.Join(dir, "r"), "--resume", "--force"}, "pass one of them"},
 	}
 	for _, c := range cases {
 		_, errs, code := run(t, c.args...)
@@ -133,5 +153,79 @@ func TestPrepareBPEShardsThenTrain(t *testing.T) {
 	_, errs, code = run(t, append([]string{"pretrain", "--config", "tiny", "--data", shards, "--out", filepath.Join(dir, "r2")}, smallSets...)...)
 	if code == 0 || !strings.Contains(errs, "model.vocab_size") {
 		t.Fatalf("vocab mismatch: exit %d, %s", code, errs)
+	}
+}
+
+// TestRunDirRefusals: pretrain without --resume and import refuse a run
+// directory that holds a run, leaving it untouched, and say what to do;
+// --force starts over in it.
+func TestRunDirRefusals(t *testing.T) {
+	dir := t.TempDir()
+	runDir := filepath.Join(dir, "run")
+	pretrain := func(extra ...string) (string, string, int) {
+		args := append([]string{"pretrain", "--config", "tiny", "--out", runDir}, smallSets...)
+		return run(t, append(args, extra...)...)
+	}
+	if _, errs, code := pretrain(); code != 0 {
+		t.Fatalf("pretrain exit %d: %s", code, errs)
+	}
+	metrics := filepath.Join(runDir, "metrics.jsonl")
+	latest := filepath.Join(runDir, "checkpoints", "latest")
+	before, _ := os.ReadFile(metrics)
+	unchanged := func(what string) {
+		t.Helper()
+		if now, _ := os.ReadFile(metrics); !bytes.Equal(now, before) {
+			t.Errorf("%s changed %s", what, metrics)
+		}
+		if l, _ := os.ReadFile(latest); strings.TrimSpace(string(l)) != "step-00000008" {
+			t.Errorf("%s moved latest to %q", what, l)
+		}
+	}
+	_, errs, code := pretrain()
+	if code == 0 {
+		t.Fatal("pretrain into a run dir that holds a run exited 0")
+	}
+	for _, want := range []string{runDir, "checkpoints up to step 8 and metrics.jsonl", "--resume", "--force", "another --out"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("pretrain refusal %q lacks %q", errs, want)
+		}
+	}
+	unchanged("a refused pretrain")
+
+	hf := filepath.Join(dir, "hf")
+	if _, errs, code := run(t, "export", "--ckpt", runDir, "--out", hf); code != 0 {
+		t.Fatalf("export exit %d: %s", code, errs)
+	}
+	_, errs, code = run(t, "import", "--in", hf, "--out", runDir)
+	if code == 0 {
+		t.Fatal("import into a run dir that holds a run exited 0")
+	}
+	for _, want := range []string{runDir, "step 0", "could no longer resume", "another --out", "--force"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("import refusal %q lacks %q", errs, want)
+		}
+	}
+	unchanged("a refused import")
+
+	// --force starts over: a 4-step run leaves no trace of the 8-step one.
+	if _, errs, code := pretrain("--force", "--set", "train.steps=4"); code != 0 {
+		t.Fatalf("pretrain --force exit %d: %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(runDir, "checkpoints", "step-00000008")); err == nil {
+		t.Error("pretrain --force kept step 8 of the run it replaced")
+	}
+	recs, _ := os.ReadFile(metrics)
+	if n := strings.Count(string(recs), "\n"); n != 2 || !strings.Contains(string(recs), `"step":4`) {
+		t.Errorf("metrics after pretrain --force (log_every 2, 4 steps): %d lines\n%s", n, recs)
+	}
+	// import --force replaces the run with step 0.
+	if _, errs, code := run(t, "import", "--in", hf, "--out", runDir, "--force"); code != 0 {
+		t.Fatalf("import --force exit %d: %s", code, errs)
+	}
+	if l, _ := os.ReadFile(latest); strings.TrimSpace(string(l)) != "step-00000000" {
+		t.Errorf("import --force: latest %q", l)
+	}
+	if _, err := os.Stat(filepath.Join(runDir, "checkpoints", "step-00000004")); err == nil {
+		t.Error("import --force kept step 4 of the run it replaced")
 	}
 }

@@ -25,6 +25,9 @@ validation split of the data the model was trained on is used.`,
   moetrain eval --ckpt runs/tiny/checkpoints/step-00000300 --data held_out.txt --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if batches < 0 {
+				return fmt.Errorf("eval: --batches %d: want 0 (all) or a positive count", batches)
+			}
 			cfg, m, _, err := train.LoadModel(ckpt)
 			if err != nil {
 				return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/moetrain/moetrain/checkpoint"
@@ -48,15 +49,28 @@ dropping) are refused with the reason.`,
 
 func newImportCommand() *cobra.Command {
 	var in, format, out string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "import",
 		Short: "Import a HuggingFace Mixtral or Llama model as a moetrain checkpoint",
+		Long: `Read a HuggingFace Mixtral or Llama directory and write it as step 0 of the run directory OUT
+(weights and config, no optimizer state). An OUT that already holds a run is refused: its latest
+checkpoint would become step 0 and it could no longer resume. --force deletes its checkpoints and
+metrics first.`,
 		Example: `  moetrain import --format hf --in exported/tiny --out runs/imported
   moetrain eval --ckpt runs/imported --data held_out.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "hf" {
 				return fmt.Errorf("import: --format %q: the only format is hf", format)
+			}
+			err := train.ClaimRunDir(out, force)
+			var inUse *train.RunDirInUseError
+			if errors.As(err, &inUse) {
+				return fmt.Errorf("import: %w; importing would make step 0 its latest checkpoint and it could no longer resume: pass another --out, or --force to delete its checkpoints and metrics first", err)
+			}
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
 			}
 			dir, err := train.ImportHF(in, out)
 			if err != nil {
@@ -69,6 +83,7 @@ func newImportCommand() *cobra.Command {
 	cmd.Flags().StringVar(&in, "in", "", "HuggingFace model directory (config.json, *.safetensors)")
 	cmd.Flags().StringVar(&format, "format", "hf", "input format (hf)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory to write the checkpoint into")
+	cmd.Flags().BoolVar(&force, "force", false, "import into an OUT that already holds a run, deleting its checkpoints and metrics first")
 	cmd.MarkFlagRequired("in")
 	cmd.MarkFlagRequired("out")
 	return cmd

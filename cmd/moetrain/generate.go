@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/moetrain/moetrain/data"
 	"github.com/moetrain/moetrain/train"
@@ -14,11 +15,18 @@ func newGenerateCommand() *cobra.Command {
 	var ckpt, prompt string
 	var o train.SampleOptions
 	cmd := &cobra.Command{
-		Use:     "generate",
-		Short:   "Sample text from a checkpoint (KV-cached decoding)",
+		Use:   "generate",
+		Short: "Sample text from a checkpoint (KV-cached decoding)",
+		Long: `Continue a prompt with tokens sampled from softmax(logits / temperature) over the top-k most
+likely tokens (temperature 0: always the most likely). The model sees at most model.max_seq_len
+tokens: a longer prompt is cut to its last max_seq_len tokens, and once the context is full each
+new token is predicted from the last max_seq_len tokens (said once on stderr).`,
 		Example: `  moetrain generate --ckpt runs/tiny --prompt "The river" --max-new-tokens 200 --temperature 0.8 --top-k 40`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkSampleFlags(o); err != nil {
+				return err
+			}
 			cfg, m, _, err := train.LoadModel(ckpt)
 			if err != nil {
 				return err
@@ -30,6 +38,9 @@ func newGenerateCommand() *cobra.Command {
 			ids := tok.Encode(prompt)
 			if len(ids) == 0 {
 				return fmt.Errorf("generate: --prompt is empty")
+			}
+			if note := windowNote(len(ids), o.MaxNewTokens, cfg.Model.MaxSeqLen); note != "" {
+				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
 			out, err := train.Generate(m, ids, o)
 			if err != nil {
@@ -48,4 +59,32 @@ func newGenerateCommand() *cobra.Command {
 	cmd.MarkFlagRequired("ckpt")
 	cmd.MarkFlagRequired("prompt")
 	return cmd
+}
+
+// checkSampleFlags refuses sampling flags Generate cannot honour, naming the
+// flag and its value.
+func checkSampleFlags(o train.SampleOptions) error {
+	switch {
+	case o.MaxNewTokens < 0:
+		return fmt.Errorf("generate: -n/--max-new-tokens %d: want 0 or more tokens", o.MaxNewTokens)
+	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
+		return fmt.Errorf("generate: -t/--temperature %v: want 0 (greedy) or a positive number", o.Temperature)
+	case o.TopK < 0:
+		return fmt.Errorf("generate: -k/--top-k %d: want 0 (the whole vocabulary) or a positive count", o.TopK)
+	}
+	return nil
+}
+
+// windowNote says how the context is cut when a prompt of promptLen tokens
+// and n new tokens do not fit in maxLen positions, or returns "".
+func windowNote(promptLen, n, maxLen int) string {
+	switch {
+	case promptLen > maxLen:
+		return fmt.Sprintf("generate: the prompt's %d tokens exceed model.max_seq_len = %d; the model sees its last %d, and each new token is predicted from the last %d tokens",
+			promptLen, maxLen, maxLen, maxLen)
+	case promptLen+n > maxLen:
+		return fmt.Sprintf("generate: the prompt's %d tokens and %d new ones exceed model.max_seq_len = %d; past that, each new token is predicted from the last %d tokens",
+			promptLen, n, maxLen, maxLen)
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -17,14 +18,16 @@ func init() { extraCommands = append(extraCommands, newPretrainCommand) }
 func newPretrainCommand() *cobra.Command {
 	var cf configFlags
 	var out string
-	var resume bool
+	var resume, force bool
 	cmd := &cobra.Command{
 		Use:   "pretrain",
 		Short: "Train an MoE transformer from scratch",
 		Long: `Train a hybrid dense/sparse MoE transformer from scratch.
 
 Without --data it trains on the embedded corpus. Checkpoints go to OUT/checkpoints/step-XXXXXXXX,
-metrics to OUT/metrics.jsonl. Ctrl-C saves a checkpoint and exits; --resume continues from it.`,
+metrics to OUT/metrics.jsonl. Ctrl-C saves a checkpoint and exits; --resume continues from it.
+A run directory that already holds a run is refused unless --resume continues it or --force
+starts over in it (deleting its checkpoints and metrics).`,
 		Example: `  moetrain pretrain --config tiny
   moetrain pretrain --config small --data corpus.txt --out runs/small --set train.steps=2000
   moetrain pretrain --config runs/small/config.yaml --resume --out runs/small`,
@@ -37,6 +40,9 @@ metrics to OUT/metrics.jsonl. Ctrl-C saves a checkpoint and exits; --resume cont
 			if out == "" {
 				out = filepath.Join("runs", filepath.Base(trimYAML(cf.ref)))
 			}
+			if resume && force {
+				return fmt.Errorf("pretrain: --resume continues the run in %s and --force deletes it: pass one of them", out)
+			}
 			w := cmd.OutOrStdout()
 			ds, err := train.LoadData(cfg)
 			if err != nil {
@@ -44,10 +50,17 @@ metrics to OUT/metrics.jsonl. Ctrl-C saves a checkpoint and exits; --resume cont
 			}
 			fmt.Fprintf(w, "data: %s, %d tokens (train %d, val %d), tokenizer %s, unigram entropy %.3f nats/token\n",
 				ds.Source, len(ds.Dataset.Tokens()), ds.Dataset.TrainTokens(), ds.Dataset.ValTokens(), ds.Tokenizer.Name(), ds.UnigramEntropy)
+			if err := checkBatchFits(cfg, ds); err != nil {
+				return err
+			}
 			tr, err := train.New(train.Options{
-				Config: cfg, RunDir: out, Resume: resume, Log: w,
+				Config: cfg, RunDir: out, Resume: resume, Force: force, Log: w,
 				Train: ds.TrainBatches(cfg), Val: ds.EvalSet(cfg),
 			})
+			var inUse *train.RunDirInUseError
+			if errors.As(err, &inUse) {
+				return fmt.Errorf("pretrain: %w; continue it with --resume, start over in it with --force (deletes its checkpoints and metrics), or pass another --out", err)
+			}
 			if err != nil {
 				return err
 			}
@@ -79,6 +92,7 @@ metrics to OUT/metrics.jsonl. Ctrl-C saves a checkpoint and exits; --resume cont
 	cmd.Flags().String("data", "", "training data: a file, directory or glob (text, JSONL, Parquet, Arrow IPC, shards); default: the embedded corpus")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory (default runs/<config name>)")
 	cmd.Flags().BoolVar(&resume, "resume", false, "continue from OUT/checkpoints/latest")
+	cmd.Flags().BoolVar(&force, "force", false, "start over in an OUT that already holds a run, deleting its checkpoints and metrics")
 	return cmd
 }
 

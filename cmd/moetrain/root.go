@@ -25,8 +25,9 @@ func NewRootCommand(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "moetrain",
 		Short: "Train Mixture-of-Experts transformer language models",
-		Long: `moetrain trains Mixture-of-Experts (MoE) transformer language models on CPUs:
-from scratch (pretrain), from a dense checkpoint (upcycle), or by adapting a trained model (finetune --lora).`,
+		Long: `moetrain trains Mixture-of-Experts (MoE) transformer language models from scratch on CPUs
+(pretrain), evaluates them (eval), samples from them (generate), times their training steps
+(bench), and exchanges checkpoints with HuggingFace's Mixtral and Llama layouts (export, import).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
