@@ -2,8 +2,7 @@ package train
 
 import (
 	"fmt"
-	"slices"
-	"sort"
+	"path/filepath"
 
 	"github.com/moetrain/moetrain/autograd"
 	"github.com/moetrain/moetrain/checkpoint"
@@ -98,63 +97,14 @@ func ModelTensors(m *layers.Model) map[string]*autograd.Tensor {
 	return out
 }
 
-// SetModelTensors copies named tensors into the model. Every parameter must be
-// present with its shape and unknown names are errors, all checked before any
-// value is copied, so a checkpoint of another architecture is refused rather
-// than half-loaded.
+// SetModelTensors copies named tensors into the model, strictly: every
+// parameter must be present with its shape and unknown names are errors, all
+// checked before any value is copied, so a checkpoint of another architecture
+// is refused rather than half-loaded (LoadModelTensors, which can also load a
+// subset).
 func SetModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, source string) error {
-	// Check everything before changing anything.
-	known := make(map[string]bool, len(ts))
-	for _, p := range m.Params() {
-		known[p.Name] = true
-		t, ok := ts[p.Name]
-		if !ok {
-			return fmt.Errorf("%s: no tensor %q; the checkpoint is of another model", source, p.Name)
-		}
-		if !slices.Equal(t.Shape(), p.Shape()) {
-			return fmt.Errorf("%s: tensor %q has shape %v, the model needs %v", source, p.Name, t.Shape(), p.Shape())
-		}
-	}
-	for i := range m.Blocks {
-		known[expertBiasName(i)] = true // optional: absent means a zero bias
-	}
-	var extra []string
-	for name := range ts {
-		if !known[name] {
-			extra = append(extra, name)
-		}
-	}
-	if len(extra) > 0 {
-		sort.Strings(extra)
-		return fmt.Errorf("%s: tensors the model does not have: %v; the checkpoint is of another model", source, extra)
-	}
-	for _, p := range m.Params() {
-		copyValues(p, ts[p.Name])
-	}
-	for i, blk := range m.Blocks {
-		t, ok := ts[expertBiasName(i)]
-		if !ok || blk.MoE == nil || !blk.MoE.Router.Config().ExpertBias {
-			continue
-		}
-		b := make([]float32, t.Len())
-		for j := range b {
-			b[j] = float32(t.At(j))
-		}
-		if err := blk.MoE.Router.SetBias(b); err != nil {
-			return fmt.Errorf("%s: %s: %w", source, expertBiasName(i), err)
-		}
-	}
-	return nil
-}
-
-func copyValues(dst, src *autograd.Tensor) {
-	if dst.DType() == autograd.Float32 && src.DType() == autograd.Float32 {
-		copy(dst.F32(), src.F32())
-		return
-	}
-	for i := 0; i < dst.Len(); i++ {
-		dst.Set(i, src.At(i))
-	}
+	_, err := LoadModelTensors(m, ts, source, checkpoint.AssignOptions{})
+	return err
 }
 
 // LoadModel reads a checkpoint (any form checkpoint.Resolve accepts) and
@@ -176,7 +126,7 @@ func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Chec
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := SetModelTensors(m, ck.Model, dir); err != nil {
+	if err := SetModelTensors(m, ck.Model, filepath.Join(dir, checkpoint.ModelFile)); err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, m, ck, nil

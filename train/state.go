@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/moetrain/moetrain/autograd"
 	"github.com/moetrain/moetrain/checkpoint"
+	"github.com/moetrain/moetrain/layers"
 )
 
 // rngKey names the training generator's state in checkpoints.
@@ -55,11 +57,11 @@ func (t *Trainer) restore() error {
 	if err != nil {
 		return fmt.Errorf("--resume: %w", err)
 	}
-	if err := SetModelTensors(t.model, ck.Model, dir); err != nil {
-		return err
+	if err := SetModelTensors(t.model, ck.Model, filepath.Join(dir, checkpoint.ModelFile)); err != nil {
+		return fmt.Errorf("--resume: %w", err)
 	}
 	if err := t.opt.LoadState(ck.Optimizer); err != nil {
-		return fmt.Errorf("checkpoint %s: optimizer: %w", dir, err)
+		return fmt.Errorf("--resume: %s: %w", filepath.Join(dir, checkpoint.OptimizerFile), err)
 	}
 	if err := t.batches.Restore(ck.Sampler); err != nil {
 		return fmt.Errorf("checkpoint %s: sampler: %w", dir, err)
@@ -84,4 +86,51 @@ func (t *Trainer) resumeStep() int {
 	}
 	os.Remove(filepath.Join(t.opts.RunDir, "metrics.jsonl"))
 	return -1
+}
+
+// LoadModelTensors copies named tensors (a checkpoint's model file, an
+// adapter file) into m's parameters and router expert biases and returns the
+// names of the parameters ts lacks, sorted. Strict (the zero options), every
+// parameter must be in ts; with opt.Partial a subset loads and the rest keep
+// their values. Either way a name the model lacks or a shape that differs is
+// an error naming the tensor and file, and nothing is copied unless all of ts
+// fits. Expert biases are optional (absent: the bias is kept) and ignored on
+// routers without expert_bias.
+func LoadModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, file string, opt checkpoint.AssignOptions) ([]string, error) {
+	params := make(map[string]*autograd.Tensor, len(m.Params()))
+	for _, p := range m.Params() {
+		params[p.Name] = p
+	}
+	layerOf := make(map[string]int, len(m.Blocks))
+	for i := range m.Blocks {
+		layerOf[expertBiasName(i)] = i
+	}
+	weights := make(map[string]*autograd.Tensor, len(ts))
+	biases := map[int]*autograd.Tensor{}
+	for name, t := range ts {
+		i, isBias := layerOf[name]
+		switch {
+		case !isBias:
+			weights[name] = t
+		case m.Blocks[i].MoE != nil && m.Blocks[i].MoE.Router.Config().ExpertBias:
+			if e := m.Blocks[i].MoE.Router.Config().NumExperts; t == nil || t.Len() != e {
+				return nil, fmt.Errorf("%s: tensor %q does not hold %d experts' biases; the file is of another architecture", file, name, e)
+			}
+			biases[i] = t
+		}
+	}
+	missing, err := checkpoint.Assign(params, weights, file, opt)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range biases {
+		b := make([]float32, t.Len())
+		for j := range b {
+			b[j] = float32(t.At(j))
+		}
+		if err := m.Blocks[i].MoE.Router.SetBias(b); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", file, expertBiasName(i), err)
+		}
+	}
+	return missing, nil
 }

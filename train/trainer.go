@@ -41,11 +41,11 @@ type Options struct {
 	Train  Batches
 	Val    EvalSet // nil: no evaluation
 	Resume bool    // continue from RUN_DIR/checkpoints/latest
-	Force  bool    // a fresh run in a RUN_DIR holding a run deletes it first; else New refuses
 	Log    io.Writer
 	TTY    *bool // force the progress bar on or off; nil detects
 	// Model, when set, is trained instead of a freshly initialised one
-	// (a model the caller built or loaded).
+	// (upcycling and finetuning start from a prepared model). Only its
+	// trainable parameters are trained: freeze (Model.Freeze) before New.
 	Model *layers.Model
 	// OnStep, when set, is called after every optimizer step (and its
 	// logging and checkpoint) with the number of steps done.
@@ -57,7 +57,7 @@ type Trainer struct {
 	cfg          *configs.Config
 	opts         Options
 	model        *layers.Model
-	params       []*autograd.Tensor
+	params       []*autograd.Tensor // the trainable ones: what AdamW, the gradient norm and ZeroGrad see
 	opt          *optim.AdamW
 	sched        optim.Schedule
 	tape         *autograd.Tape
@@ -98,7 +98,7 @@ func New(opts Options) (*Trainer, error) {
 			return nil, err
 		}
 	}
-	t := &Trainer{cfg: c, opts: opts, model: m, params: m.Params(), tape: autograd.NewTape(), evalTape: autograd.NewNoGradTape(), batches: opts.Train,
+	t := &Trainer{cfg: c, opts: opts, model: m, params: m.Trainable(), tape: autograd.NewTape(), evalTape: autograd.NewNoGradTape(), batches: opts.Train,
 		lossCfg: LossConfig(c), lastSaved: -1}
 	t.pcg = rand.NewPCG(uint64(c.Train.Seed), 0x747261696e)
 	t.fwdOpts = layers.ForwardOptions{Training: true, RNG: rand.New(t.pcg)}
@@ -106,6 +106,9 @@ func New(opts Options) (*Trainer, error) {
 		if blk.MoE != nil {
 			t.moeLayers = append(t.moeLayers, i)
 		}
+	}
+	if len(t.params) == 0 {
+		return nil, fmt.Errorf("model: all %d parameters are frozen, nothing to train; unfreeze some (layers.Model.Unfreeze)", len(m.Params()))
 	}
 	ac := optim.AdamWConfig{LR: c.Train.LR, Beta1: c.Train.Beta1, Beta2: c.Train.Beta2, Eps: c.Train.Eps, WeightDecay: c.Train.WeightDecay}
 	var err error
@@ -116,11 +119,6 @@ func New(opts Options) (*Trainer, error) {
 		WarmupSteps: c.Train.WarmupSteps, TotalSteps: c.Train.Steps}
 	if err := t.sched.Validate(); err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)
-	}
-	if !opts.Resume {
-		if err := ClaimRunDir(opts.RunDir, opts.Force); err != nil {
-			return nil, err
-		}
 	}
 	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run dir: %w", err)
