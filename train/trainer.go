@@ -41,11 +41,12 @@ type Options struct {
 	Train  Batches
 	Val    EvalSet // nil: no evaluation
 	Resume bool    // continue from RUN_DIR/checkpoints/latest
+	Force  bool    // a fresh run in a RUN_DIR holding a run deletes it first; else New refuses
 	Log    io.Writer
 	TTY    *bool // force the progress bar on or off; nil detects
 	// Model, when set, is trained instead of a freshly initialised one
-	// (upcycling and finetuning start from a prepared model). Only its
-	// trainable parameters are trained: freeze (Model.Freeze) before New.
+	// (a model the caller built or loaded). Only its trainable parameters
+	// are trained: freeze (Model.Freeze) before New.
 	Model *layers.Model
 	// OnStep, when set, is called after every optimizer step (and its
 	// logging and checkpoint) with the number of steps done.
@@ -119,6 +120,11 @@ func New(opts Options) (*Trainer, error) {
 		WarmupSteps: c.Train.WarmupSteps, TotalSteps: c.Train.Steps}
 	if err := t.sched.Validate(); err != nil {
 		return nil, fmt.Errorf("schedule: %w", err)
+	}
+	if !opts.Resume {
+		if err := ClaimRunDir(opts.RunDir, opts.Force); err != nil {
+			return nil, err
+		}
 	}
 	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
 		return nil, fmt.Errorf("run dir: %w", err)
