@@ -8,6 +8,7 @@ import (
 	"github.com/moetrain/moetrain/checkpoint"
 	"github.com/moetrain/moetrain/configs"
 	"github.com/moetrain/moetrain/layers"
+	"github.com/moetrain/moetrain/optim"
 	"github.com/moetrain/moetrain/router"
 )
 
@@ -56,16 +57,29 @@ func LossConfig(c *configs.Config) layers.LossConfig {
 const IgnoreIndex = -100
 
 // checkSupported refuses settings this build validates but cannot run yet,
-// naming the key and what to use instead.
-func checkSupported(c *configs.Config) error {
-	if c.Train.Precision != configs.PrecisionFP32 {
-		return fmt.Errorf("train.precision %q: only fp32 training is available in this version; use --set train.precision=fp32", c.Train.Precision)
+// naming the key and what to use instead (configs' CheckRunnable).
+func checkSupported(c *configs.Config) error { return c.CheckRunnable() }
+
+// AdamWConfig maps train.lr, beta1, beta2, eps and weight_decay to the
+// optimizer's settings.
+func AdamWConfig(c *configs.Config) optim.AdamWConfig {
+	t := c.Train
+	return optim.AdamWConfig{LR: t.LR, Beta1: t.Beta1, Beta2: t.Beta2, Eps: t.Eps, WeightDecay: t.WeightDecay}
+}
+
+// LRSchedule maps train.schedule, lr, min_lr, warmup_steps and steps to the
+// learning-rate schedule. A warmup that does not end before train.steps is
+// shortened to a tenth of the run (optim.Schedule.FitWarmup); note then says
+// so, in a line for the log, and is "" otherwise.
+func LRSchedule(c *configs.Config) (s optim.Schedule, note string) {
+	t := c.Train
+	s = optim.Schedule{Decay: optim.Decay(t.Schedule), LR: t.LR, MinLR: t.MinLR, WarmupSteps: t.WarmupSteps, TotalSteps: t.Steps}
+	s, fitted := s.FitWarmup()
+	if fitted {
+		note = fmt.Sprintf("warmup: train.warmup_steps %d is not below train.steps %d; warming up over the first %d steps (a tenth of the run) instead",
+			t.WarmupSteps, t.Steps, s.WarmupSteps)
 	}
-	if c.Parallel.WorldSize != 1 || c.Parallel.ExpertParallel != 1 || c.Parallel.Backend != configs.BackendLocal {
-		return fmt.Errorf("parallel.{backend,world_size,expert_parallel} = %s,%d,%d: multi-rank training is not available in this version; use backend local, world_size 1, expert_parallel 1",
-			c.Parallel.Backend, c.Parallel.WorldSize, c.Parallel.ExpertParallel)
-	}
-	return nil
+	return s, note
 }
 
 // NewModel builds a float32 model from a configuration, seeded by train.seed.

@@ -111,15 +111,17 @@ func New(opts Options) (*Trainer, error) {
 	if len(t.params) == 0 {
 		return nil, fmt.Errorf("model: all %d parameters are frozen, nothing to train; unfreeze some (layers.Model.Unfreeze)", len(m.Params()))
 	}
-	ac := optim.AdamWConfig{LR: c.Train.LR, Beta1: c.Train.Beta1, Beta2: c.Train.Beta2, Eps: c.Train.Eps, WeightDecay: c.Train.WeightDecay}
+	ac := AdamWConfig(c)
 	var err error
 	if t.opt, err = optim.NewAdamW(t.params, ac); err != nil {
 		return nil, fmt.Errorf("optimizer: %w", err)
 	}
-	t.sched = optim.Schedule{Decay: optim.Decay(c.Train.Schedule), LR: c.Train.LR, MinLR: c.Train.MinLR,
-		WarmupSteps: c.Train.WarmupSteps, TotalSteps: c.Train.Steps}
+	var note string
+	if t.sched, note = LRSchedule(c); note != "" {
+		fmt.Fprintln(opts.Log, note) // once per run, before the first step
+	}
 	if err := t.sched.Validate(); err != nil {
-		return nil, fmt.Errorf("schedule: %w", err)
+		return nil, err // already "schedule: ..."
 	}
 	if !opts.Resume {
 		if err := ClaimRunDir(opts.RunDir, opts.Force); err != nil {
