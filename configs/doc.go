@@ -14,6 +14,21 @@
 // them all. Unknown keys, values of the wrong type and invalid values are errors that name the key,
 // the value and its source, and are reported all together (Errors).
 //
+// Validate is the one check of a configuration: whatever the model, router and optimizer builders
+// would refuse, it refuses first, in the same form (key, value, source, what to do), so a
+// configuration that `moetrain config show` prints also builds for `moetrain pretrain`. Beyond each
+// key's range it refuses combinations: moe.router.pre_softmax only with moe.router.type topk_softmax;
+// moe.router.normalize false only with topk_softmax without pre_softmax (the other routers' K
+// weights always sum to 1); noise_std > 0 with noisy_topk; top_k within the fewest experts of any
+// MoE layer; n_kv_heads dividing n_heads and an even head width; every real value finite. The
+// router combinations are checked only when the model has an MoE layer. CheckRunnable reports the
+// settings that are valid but that this version cannot train with (bf16, several ranks); the
+// trainer refuses them with its errors.
+//
+// train.warmup_steps may reach or pass train.steps: a short run of a recipe written for a long one
+// (--set train.steps=30 on a preset that warms up over 30 steps) then warms up over a tenth of the
+// run, floor(steps/10), and the trainer says so once in its log.
+//
 // Two keys take either an integer or a list: moe.layer_freq (every N-th layer is MoE, or a 0/1 flag
 // per layer) and moe.num_experts (one count, or one per MoE layer). Callers read them through
 // (*Config).MoELayers and (*Config).ExpertsForLayer, never by parsing them.
