@@ -1,5 +1,14 @@
 package losses
 
+// What these tests catch (each mutation was made once and failed the test
+// named):
+//   - the sequence-level balance loss computed over the whole batch, so that
+//     seq_aux_loss and the batch aux loss agree: TestSeqLoadBalancingValues
+//     (a crafted batch where they are 1.3 and 1.05).
+//   - f divided by a fixed count rather than each sequence's own number of
+//     choices: TestLoadBalancingValues, TestLoadBalancingVariableChoices,
+//     TestLoadBalancingGradientIsF.
+
 import (
 	"math"
 	"math/rand/v2"

@@ -2,8 +2,11 @@ package router
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/moetrain/moetrain/autograd"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -95,5 +98,30 @@ func TestCapacity(t *testing.T) {
 		if got := capacity(tc.cf, tc.n, tc.k, tc.e); got != tc.want {
 			t.Errorf("capacity(%v, %d, %d, %d) = %d, want %d", tc.cf, tc.n, tc.k, tc.e, got, tc.want)
 		}
+	}
+}
+
+func TestTypesRegistry(t *testing.T) {
+	if got := Types(); !slices.Equal(got, []string{NoisyTopK, Sigmoid, TopKSoftmax}) {
+		t.Fatalf("Types() = %v", got)
+	}
+	err := Config{NumExperts: 2, TopK: 1, Type: "expert_choice"}.Validate()
+	if err == nil || !strings.Contains(err.Error(), `"expert_choice" (want noisy_topk, sigmoid or topk_softmax)`) {
+		t.Fatalf("Validate = %v, want the unknown type and the registered ones", err)
+	}
+	// Every registered type builds a router whose parameters start with the
+	// gate and which routes a batch.
+	for _, name := range Types() {
+		cfg := DefaultConfig(3, 2)
+		cfg.Type, cfg.NoiseStd, cfg.Normalize = name, 1, name == TopKSoftmax
+		r, err := New(cfg, 4, 0.1, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if ps := r.Params(); ps[0].Name != "gate" {
+			t.Fatalf("%s: first parameter %q, want gate", name, ps[0].Name)
+		}
+		rt := r.Route(autograd.NewNoGradTape(), autograd.New(autograd.Float32, 5, 4), true, rand.New(rand.NewPCG(3, 4)))
+		checkTable(t, rt, 3)
 	}
 }
