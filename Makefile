@@ -6,7 +6,14 @@ TAGS      ?= $(if $(HAVE_BLAS),openblas,)
 GOFLAGS_T := $(if $(TAGS),-tags $(TAGS),)
 CC        ?= cc
 
-.PHONY: build test vet fmt-check bench tiny clean
+# Where the checks beyond `make test` find staticcheck (.ci/run installs the pinned version there).
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
+# -race runs on the tests that exercise goroutines: autograd's engines and core pool, the optimizer,
+# checkpoint saves, and the training loop's resume/eval paths (filtered to keep the race build short).
+RACE_AUTOGRAD ?= Engine|SplitRange|Pool|GEMMAccounting|Concurrent
+RACE_TRAIN    ?= Resume|Eval|Dropout|Inference
+
+.PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck
 
 build:
 	$(GO) build $(GOFLAGS_T) -o bin/moetrain ./cmd/moetrain
@@ -21,6 +28,24 @@ fmt-check:
 # The test command the README gives: format, vet, then every package's tests.
 test: fmt-check vet
 	$(GO) test $(GOFLAGS_T) -count=1 -timeout 20m ./...
+
+# What CI runs: the README's test command, then the pure-Go BLAS build of the numeric packages, go vet
+# for a non-amd64 architecture (the !amd64 kernels), the race detector and staticcheck.
+ci: test test-purego vet-cross race staticcheck
+
+test-purego:
+	$(GO) test -count=1 -timeout 10m ./autograd/ ./layers/
+
+vet-cross:
+	GOARCH=arm64 $(GO) vet ./...
+
+race:
+	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m -run '$(RACE_AUTOGRAD)' ./autograd/
+	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m ./optim/ ./checkpoint/
+	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m -run '$(RACE_TRAIN)' ./train/
+
+staticcheck:
+	$(STATICCHECK) $(GOFLAGS_T) ./...
 
 bench:
 	$(GO) test $(GOFLAGS_T) -run '^$$' -bench . -benchmem ./...
