@@ -6,6 +6,27 @@
 // It also builds models from configs (ModelConfig, LoadModel) and runs them
 // for evaluation (Evaluate) and sampling (Generate).
 //
+// A step of train.grad_accum_steps (A) micro-batches minimises the mean of
+// the micro-batch losses: each micro-batch's total loss is scaled by 1/A
+// before its backward pass, and the reported losses are the same means. The
+// LM cross-entropy and the z-loss are means over a micro-batch's tokens and
+// the sequence-level balancing loss (seq_aux_loss) a mean over its
+// sequences, so with equal counts per micro-batch A micro-batches of B
+// sequences give the step one batch of A*B would. The batch-level balancing
+// loss (aux_loss) is computed over each micro-batch's own tokens, as
+// Megatron-Core does, and averaged over the micro-batches: it is not the loss
+// of the pooled A*B sequences. With moe.router.expert_bias, each MoE layer's
+// bias moves once per applied step, after AdamW, by the kept-slot load summed
+// over the step's micro-batches: bias_e += bias_update_rate * sign(mean load -
+// load_e) (router.UpdateBias).
+//
+// Only the model's trainable parameters (layers.Model.Trainable) are
+// trained: frozen ones collect no gradient, stay out of the gradient norm and
+// have no AdamW state, but are saved with the model. Loading a model is
+// strict (every tensor present, nothing extra, shapes equal; errors name the
+// tensor and the file); LoadModelTensors with checkpoint.AssignOptions.Partial
+// loads a subset and reports what was not in it.
+//
 // Dimension legend: B batch (micro_batch_size), T sequence (seq_len), N tokens
 // (B*T), D model width, E experts, K experts per token, V vocabulary.
 package train
