@@ -36,8 +36,9 @@ type Routing struct {
 	base *autograd.Tensor // [N, E] Probs = softmax(base) per row, or nil
 }
 
-// Tokens returns N, the number of routed tokens.
-func (rt *Routing) Tokens() int { return len(rt.ChoiceOffsets) - 1 }
+// Tokens returns N, the number of routed tokens (0 for a Routing without
+// choices).
+func (rt *Routing) Tokens() int { return max(len(rt.ChoiceOffsets)-1, 0) }
 
 // Slots returns M, the number of kept slots.
 func (rt *Routing) Slots() int { return len(rt.Token) }

@@ -115,7 +115,7 @@ func TestChoiceCountsAndLoad(t *testing.T) {
 	if got := rt.TokensPerExpert(); !slices.Equal(got, []int{2, 1, 1}) {
 		t.Errorf("tokens per expert %v, want [2 1 1]", got)
 	}
-	if rt.Tokens() != 4 || rt.Slots() != 4 {
+	if rt.Tokens() != 4 || rt.Slots() != 4 || (&Routing{}).Tokens() != 0 {
 		t.Errorf("Tokens %d Slots %d, want 4 and 4", rt.Tokens(), rt.Slots())
 	}
 	for _, seqLen := range []int{0, 3} {
