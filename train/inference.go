@@ -151,6 +151,7 @@ func (in *Inference) SetWeight(name string, d *tensor.Dense) error {
 // weight changes, so a bad entry leaves the model as it was.
 func (in *Inference) SetWeights(ws map[string]*tensor.Dense) error {
 	ts := ModelTensors(in.model)
+	src := make(map[string]*autograd.Tensor, len(ws))
 	names := make([]string, 0, len(ws))
 	for name := range ws {
 		names = append(names, name)
@@ -161,16 +162,14 @@ func (in *Inference) SetWeights(ws map[string]*tensor.Dense) error {
 		if !ok {
 			return in.unknownWeight(name)
 		}
-		src, err := denseTensor(name, ws[name], w.Shape())
+		t, err := denseTensor(name, ws[name], w.Shape())
 		if err != nil {
 			return err
 		}
-		ts[name] = src
+		src[name] = t
 	}
-	if err := SetModelTensors(in.model, ts, "set weights"); err != nil {
-		return err
-	}
-	return nil
+	_, err := LoadModelTensors(in.model, src, "set weights", checkpoint.AssignOptions{Partial: true})
+	return err
 }
 
 // denseTensor checks a gorgonia tensor handed in for a weight of the given
