@@ -46,15 +46,3 @@ func allPositive(ss ...plotter.XYs) bool {
 	}
 	return true
 }
-
-// yRange returns the smallest and largest y over the series; ok is false
-// when they hold no points.
-func yRange(ss ...plotter.XYs) (lo, hi float64, ok bool) {
-	lo, hi = math.Inf(1), math.Inf(-1)
-	for _, s := range ss {
-		for _, p := range s {
-			lo, hi = math.Min(lo, p.Y), math.Max(hi, p.Y)
-		}
-	}
-	return lo, hi, lo <= hi
-}

@@ -57,7 +57,8 @@ func TestMixSeparatesNeighbours(t *testing.T) {
 	if Mix(1, 0) == Mix(1, 1) || Mix(1, 0) == Mix(0, 1) {
 		t.Fatal("Mix collides on neighbouring inputs")
 	}
-	if Mix(5, 2) != Mix(5, 2) {
-		t.Fatal("Mix is not a function of its inputs")
+	// Pinned: generated data and shard orders depend on these values.
+	if got := Mix(5, 2); got != 0x7b16c5a0884d6c37 {
+		t.Fatalf("Mix(5, 2) = %#x, want 0x7b16c5a0884d6c37", got)
 	}
 }
