@@ -60,7 +60,8 @@ func DefaultNoDecay(name string) bool {
 type AdamW struct {
 	cfg   AdamWConfig
 	slots []slot
-	step  int // updates applied so far
+	step  int              // updates applied so far
+	eng   *autograd.Engine // runs the update's kernels
 	job32 adamwJob[float32]
 	job64 adamwJob[float64]
 }
@@ -79,6 +80,15 @@ type slot struct {
 // each parameter must require grad: frozen parameters get no moments. It
 // returns an error for an invalid config or parameter list.
 func NewAdamW(params []*autograd.Tensor, cfg AdamWConfig) (*AdamW, error) {
+	return NewAdamWOn(autograd.DefaultEngine(), params, cfg)
+}
+
+// NewAdamWOn is NewAdamW with updates on engine e's cores: a rank or a
+// trainer with an engine of its own passes it. It panics if e is nil.
+func NewAdamWOn(e *autograd.Engine, params []*autograd.Tensor, cfg AdamWConfig) (*AdamW, error) {
+	if e == nil {
+		panic("optim.NewAdamWOn: nil engine")
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,7 +96,7 @@ func NewAdamW(params []*autograd.Tensor, cfg AdamWConfig) (*AdamW, error) {
 	if noDecay == nil {
 		noDecay = DefaultNoDecay
 	}
-	o := &AdamW{cfg: cfg, slots: make([]slot, len(params))}
+	o := &AdamW{cfg: cfg, eng: e, slots: make([]slot, len(params))}
 	seen := make(map[string]bool, len(params))
 	for i, p := range params {
 		switch {
@@ -108,6 +118,9 @@ func NewAdamW(params []*autograd.Tensor, cfg AdamWConfig) (*AdamW, error) {
 	}
 	return o, nil
 }
+
+// Engine returns the engine the updates run on.
+func (o *AdamW) Engine() *autograd.Engine { return o.eng }
 
 // LR returns the learning rate the next Step uses.
 func (o *AdamW) LR() float64 { return o.cfg.LR }
@@ -185,9 +198,9 @@ func (o *AdamW) StepScaled(gradScale float64) {
 			c.decay = 1 - o.cfg.LR*o.cfg.WeightDecay
 		}
 		if s.p.DType() == autograd.Float64 {
-			runAdamW(&o.job64, s, c)
+			runAdamW(o.eng, &o.job64, s, c)
 		} else {
-			runAdamW(&o.job32, s, c)
+			runAdamW(o.eng, &o.job32, s, c)
 		}
 	}
 }

@@ -28,14 +28,14 @@ type adamwJob[T autograd.Float] struct {
 	b1, ob1, b2, ob2, decay, step, ibc2, eps, gscale T
 }
 
-func runAdamW[T autograd.Float](j *adamwJob[T], s *slot, c adamwCoeffs) {
+func runAdamW[T autograd.Float](e *autograd.Engine, j *adamwJob[T], s *slot, c adamwCoeffs) {
 	j.p, j.g = autograd.Values[T](s.p), autograd.Grads[T](s.p)
 	j.m, j.v = autograd.Values[T](s.m), autograd.Values[T](s.v)
 	j.b1, j.ob1 = T(c.b1), T(1-c.b1)
 	j.b2, j.ob2 = T(c.b2), T(1-c.b2)
 	j.decay, j.step, j.ibc2, j.eps = T(c.decay), T(c.stepSize), T(c.invSqrtBc2), T(c.eps)
 	j.gscale = T(c.gradScale)
-	parallelRange(len(j.p), adamwGrain, j)
+	parallelRange(e, len(j.p), adamwGrain, j)
 	j.p, j.g, j.m, j.v = nil, nil, nil, nil
 }
 

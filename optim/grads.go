@@ -13,15 +13,20 @@ import (
 // ones (not requiring grad) whatever buffer they keep, contribute nothing; a
 // NaN or Inf gradient gives a non-finite norm.
 func GradNorm(params []*autograd.Tensor) float64 {
+	return GradNormOn(autograd.DefaultEngine(), params)
+}
+
+// GradNormOn is GradNorm with its reductions on engine e's cores.
+func GradNormOn(e *autograd.Engine, params []*autograd.Tensor) float64 {
 	var sum float64
 	for _, p := range params {
 		if !hasLiveGrad(p) {
 			continue
 		}
 		if p.DType() == autograd.Float64 {
-			sum += reduce(autograd.Grads[float64](p), opSumSquares, 0)
+			sum += reduce(e, autograd.Grads[float64](p), opSumSquares, 0)
 		} else {
-			sum += reduce(autograd.Grads[float32](p), opSumSquares, 0)
+			sum += reduce(e, autograd.Grads[float32](p), opSumSquares, 0)
 		}
 	}
 	return math.Sqrt(sum)
@@ -45,7 +50,12 @@ func ClipFactor(norm, maxNorm float64) float64 {
 // AdamW right after should rather pass ClipFactor to AdamW.StepScaled, which
 // saves the pass that rewrites every gradient.
 func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
-	norm := GradNorm(params)
+	return ClipGradNormOn(autograd.DefaultEngine(), params, maxNorm)
+}
+
+// ClipGradNormOn is ClipGradNorm on engine e's cores.
+func ClipGradNormOn(e *autograd.Engine, params []*autograd.Tensor, maxNorm float64) float64 {
+	norm := GradNormOn(e, params)
 	scale := ClipFactor(norm, maxNorm)
 	if scale == 1 {
 		return norm
@@ -55,9 +65,9 @@ func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
 			continue
 		}
 		if p.DType() == autograd.Float64 {
-			reduce(autograd.Grads[float64](p), opScale, scale)
+			reduce(e, autograd.Grads[float64](p), opScale, scale)
 		} else {
-			reduce(autograd.Grads[float32](p), opScale, scale)
+			reduce(e, autograd.Grads[float32](p), opScale, scale)
 		}
 	}
 	return norm
@@ -68,15 +78,20 @@ func ClipGradNorm(params []*autograd.Tensor, maxNorm float64) float64 {
 // gives its index when it has no name. Parameters without a gradient buffer
 // and frozen ones are skipped.
 func GradsFinite(params []*autograd.Tensor) (ok bool, firstBad string) {
+	return GradsFiniteOn(autograd.DefaultEngine(), params)
+}
+
+// GradsFiniteOn is GradsFinite on engine e's cores.
+func GradsFiniteOn(e *autograd.Engine, params []*autograd.Tensor) (ok bool, firstBad string) {
 	for i, p := range params {
 		if !hasLiveGrad(p) {
 			continue
 		}
 		var bad float64
 		if p.DType() == autograd.Float64 {
-			bad = reduce(autograd.Grads[float64](p), opNonFinite, 0)
+			bad = reduce(e, autograd.Grads[float64](p), opNonFinite, 0)
 		} else {
-			bad = reduce(autograd.Grads[float32](p), opNonFinite, 0)
+			bad = reduce(e, autograd.Grads[float32](p), opNonFinite, 0)
 		}
 		if bad != 0 {
 			if p.Name == "" {

@@ -47,7 +47,7 @@ func jobPool[T autograd.Float]() *sync.Pool {
 }
 
 // reduce runs op over x and returns the in-order sum of the block results.
-func reduce[T autograd.Float](x []T, op reduceOp, scale float64) float64 {
+func reduce[T autograd.Float](e *autograd.Engine, x []T, op reduceOp, scale float64) float64 {
 	blocks := (len(x) + blockLen - 1) / blockLen
 	if blocks <= 1 {
 		return reduceBlock(x, op, T(scale))
@@ -59,7 +59,7 @@ func reduce[T autograd.Float](x []T, op reduceOp, scale float64) float64 {
 		j.part = make([]float64, blocks)
 	}
 	j.part = j.part[:blocks]
-	parallelRange(blocks, reduceGrainBlocks, j)
+	parallelRange(e, blocks, reduceGrainBlocks, j)
 	var sum float64
 	for _, s := range j.part {
 		sum += s

@@ -138,8 +138,8 @@ rows = [
     ("tokens/s", "tokens_per_s", 1, "{:.0f}"),
     ("ms/step", "ms_per_step", 1, "{:.1f}"),
     ("model GFLOP/s", "gflops", 1, "{:.2f}"),
-    ("MFU", "mfu", 100, "{:.1f}%"),
-    ("GEMM peak GFLOP/s", "peak_gflops", 1, "{:.1f}"),
+    ("of GEMM peak", "gemm_util", 100, "{:.1f}%"),
+    ("GEMM peak GFLOP/s", "gemm_peak_gflops", 1, "{:.1f}"),
     ("peak RSS MiB", "peak_rss_bytes", 1 / mib, "{:.0f}"),
 ]
 print(f"config {label.strip()}: {mt['tokens_per_step']} tokens/step, "

@@ -12,7 +12,7 @@ after warm-up steps, and reports the figures `moetrain bench --json` reports, wi
 
 where the active matmul parameters are the attention projections q, k, v, o, the dense MLP or the K
 routed experts' w1, w2, w3 plus the shared experts and the router gate on MoE layers, and the LM head.
-MFU is against a float32 GEMM peak measured here (torch.mm of 1024 x 1024 matrices for about 0.5 s on
+gemm_util is the model GFLOP/s as a share of a float32 GEMM peak measured here (torch.mm of 1024 x 1024 matrices for about 0.5 s on
 the same thread count); peak RSS is getrusage's ru_maxrss.
 
 How the PyTorch side is made fast (what a competent PyTorch implementation does on a CPU):
@@ -568,8 +568,8 @@ def main(argv):
         "flops_per_token": float(flops_per_token(cfg)),
     }
     res["gflops"] = res["tokens_per_s"] * res["flops_per_token"] / 1e9
-    res["peak_gflops"] = gemm_peak(torch)
-    res["mfu"] = res["gflops"] / res["peak_gflops"] if res["peak_gflops"] > 0 else 0.0
+    res["gemm_peak_gflops"] = gemm_peak(torch)
+    res["gemm_util"] = res["gflops"] / res["gemm_peak_gflops"] if res["gemm_peak_gflops"] > 0 else 0.0
     res["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     res["rss_after_import_bytes"] = rss_torch
     res["params"] = sum(p.numel() for p in model.parameters())
@@ -584,7 +584,7 @@ def main(argv):
     else:
         print(f"{res['config']}: {res['tokens_per_s']:.0f} tokens/s, {res['ms_per_step']:.1f} ms/step "
               f"({tokens_per_step} tokens/step), {res['flops_per_token'] / 1e6:.1f} MFLOP/token -> "
-              f"{res['gflops']:.1f} GFLOP/s, GEMM peak {res['peak_gflops']:.1f} GFLOP/s, MFU {100 * res['mfu']:.1f}%, "
+              f"{res['gflops']:.1f} GFLOP/s, GEMM peak {res['gemm_peak_gflops']:.1f} GFLOP/s, {100 * res['gemm_util']:.1f}% of it, "
               f"peak RSS {res['peak_rss_bytes'] / 2 ** 20:.0f} MiB, {res['params']} params, blas {res['blas']}, "
               f"{res['threads']} threads, {res['dtype']}, torch {res['torch']}")
 

@@ -70,7 +70,7 @@ func LoadData(c *configs.Config) (*Data, error) {
 	}
 	ds, err := data.NewDataset(s.Tokens, data.DatasetOptions{SeqLen: c.Train.SeqLen, ValFraction: c.Data.ValFraction})
 	if err != nil {
-		return nil, fmt.Errorf("data %s: %w", s.Source, err)
+		return nil, fmt.Errorf("%s: %w", s.Source, err)
 	}
 	if ds.TrainWindows() == 0 {
 		return nil, fmt.Errorf("data %s: %d tokens give no training window of train.seq_len+1 = %d tokens; use more data or a shorter seq_len",

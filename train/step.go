@@ -83,10 +83,10 @@ func (t *Trainer) runStep() (*StepResult, error) {
 	if !res.Skipped {
 		// The norm is non-finite exactly when some gradient is; only then
 		// is the slower search for its name worth a pass.
-		res.GradNorm = optim.GradNorm(t.params)
+		res.GradNorm = optim.GradNormOn(t.tape.Engine(), t.params)
 		if !finite(res.GradNorm) {
 			res.Skipped, res.BadTensor = true, "gradient norm"
-			if ok, bad := optim.GradsFinite(t.params); !ok {
+			if ok, bad := optim.GradsFiniteOn(t.tape.Engine(), t.params); !ok {
 				res.BadTensor = "gradient of " + bad
 			}
 		}

@@ -48,6 +48,10 @@ type Options struct {
 	// (a model the caller built or loaded). Only its trainable parameters
 	// are trained: freeze (Model.Freeze) before New.
 	Model *layers.Model
+	// Engine runs the run's kernels (its cores, scratch and GEMM
+	// accounting); nil uses autograd.DefaultEngine. Ranks running as
+	// goroutines and trainers sharing a process each pass their own.
+	Engine *autograd.Engine
 	// OnStep, when set, is called after every optimizer step (and its
 	// logging and checkpoint) with the number of steps done.
 	OnStep func(step int)
@@ -92,6 +96,10 @@ func New(opts Options) (*Trainer, error) {
 	if opts.Log == nil {
 		opts.Log = io.Discard
 	}
+	eng := opts.Engine
+	if eng == nil {
+		eng = autograd.DefaultEngine()
+	}
 	m := opts.Model
 	if m == nil {
 		var err error
@@ -99,7 +107,7 @@ func New(opts Options) (*Trainer, error) {
 			return nil, err
 		}
 	}
-	t := &Trainer{cfg: c, opts: opts, model: m, params: m.Trainable(), tape: autograd.NewTape(), evalTape: autograd.NewNoGradTape(), batches: opts.Train,
+	t := &Trainer{cfg: c, opts: opts, model: m, params: m.Trainable(), tape: autograd.NewTapeOn(eng), evalTape: autograd.NewNoGradTapeOn(eng), batches: opts.Train,
 		lossCfg: LossConfig(c), lastSaved: -1}
 	t.pcg = rand.NewPCG(uint64(c.Train.Seed), 0x747261696e)
 	t.fwdOpts = layers.ForwardOptions{Training: true, RNG: rand.New(t.pcg)}
@@ -113,7 +121,7 @@ func New(opts Options) (*Trainer, error) {
 	}
 	ac := AdamWConfig(c)
 	var err error
-	if t.opt, err = optim.NewAdamW(t.params, ac); err != nil {
+	if t.opt, err = optim.NewAdamWOn(eng, t.params, ac); err != nil {
 		return nil, fmt.Errorf("optimizer: %w", err)
 	}
 	var note string

@@ -117,6 +117,11 @@ func TestCLIErrors(t *testing.T) {
 		{[]string{"pretrain", "--config", "tiny", "--out", filepath.Join(dir, "r"), "--set", "train.micro_batch_size=1000000"},
 			"train.micro_batch_size = 1000000 sequences, but the training split of embedded:default (434787 tokens) holds only 3394 windows"},
 		{[]string{"pretrain", "--config", "tiny", "--out", filepath.Join(dir, "r"), "--resume", "--force"}, "pass one of them"},
+		// config show refuses what pretrain refuses, with the same message
+		{[]string{"config", "show", "--config", "tiny", "--set", "train.precision=bf16"}, "train.precision"},
+		{[]string{"pretrain", "--config", "tiny", "--out", filepath.Join(dir, "r"), "--set", "train.precision=bf16"}, "train.precision"},
+		{[]string{"config", "show", "--config", "mixtral-style", "--set", "moe.router.type=noisy_topk"}, "moe.router.pre_softmax"},
+		{[]string{"pretrain", "--config", "mixtral-style", "--out", filepath.Join(dir, "r"), "--set", "moe.router.type=noisy_topk"}, "moe.router.pre_softmax"},
 	}
 	for _, c := range cases {
 		_, errs, code := run(t, c.args...)

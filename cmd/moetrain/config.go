@@ -25,8 +25,12 @@ func newConfigCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			_, err = c.OutOrStdout().Write(b)
-			return err
+			if _, err = c.OutOrStdout().Write(b); err != nil {
+				return err
+			}
+			// The same check pretrain makes: a configuration this build
+			// cannot run is shown, then refused, as pretrain would.
+			return cfg.CheckRunnable()
 		},
 	}
 	cf.add(show, "tiny")
