@@ -44,8 +44,10 @@ race:
 	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m ./optim/ ./checkpoint/
 	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m -run '$(RACE_TRAIN)' ./train/
 
+# Both builds: with the BLAS tag and without it (the gonum route's files).
 staticcheck:
 	$(STATICCHECK) $(GOFLAGS_T) ./...
+	$(if $(TAGS),$(STATICCHECK) ./...)
 
 bench:
 	$(GO) test $(GOFLAGS_T) -run '^$$' -bench . -benchmem ./...
