@@ -7,7 +7,6 @@ import (
 
 	"gorgonia.org/tensor"
 
-	"github.com/moetrain/moetrain/checkpoint"
 	"github.com/moetrain/moetrain/configs"
 	"github.com/moetrain/moetrain/train"
 )
@@ -26,15 +25,11 @@ func exampleRun() string {
 	if err != nil {
 		log.Fatal(err)
 	}
-	y, err := cfg.YAML()
-	if err != nil {
-		log.Fatal(err)
-	}
 	dir, err := os.MkdirTemp("", "moetrain-example-")
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := checkpoint.Save(dir, 0, &checkpoint.Checkpoint{Model: train.ModelTensors(m), Config: string(y)}); err != nil {
+	if _, err := train.NewInference(cfg, m).Save(dir); err != nil {
 		log.Fatal(err)
 	}
 	return dir

@@ -62,6 +62,21 @@ func (in *Inference) Model() *layers.Model { return in.model }
 // model built in memory.
 func (in *Inference) Dir() string { return in.dir }
 
+// Save writes the model's weights and configuration as a step-0 checkpoint
+// of a new run in runDir (no optimizer state: eval, generate, export and
+// pretrain --resume read it) and returns its step directory. A runDir that
+// already holds a run is refused with a *RunDirInUseError.
+func (in *Inference) Save(runDir string) (string, error) {
+	if err := ClaimRunDir(runDir, false); err != nil {
+		return "", err
+	}
+	y, err := in.cfg.YAML()
+	if err != nil {
+		return "", fmt.Errorf("save %s: %w", runDir, err)
+	}
+	return checkpoint.Save(runDir, 0, &checkpoint.Checkpoint{Model: ModelTensors(in.model), Config: string(y)})
+}
+
 // Logits runs a forward pass without gradients on B sequences of T token ids
 // (every row the same length, 1 <= T <= model.max_seq_len, ids in [0, V)) and
 // returns the next-token logits as a fresh [B, T, V] Dense of the model's

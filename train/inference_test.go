@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,7 +13,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/moetrain/moetrain/autograd"
-	"github.com/moetrain/moetrain/checkpoint"
 	"github.com/moetrain/moetrain/layers"
 )
 
@@ -134,18 +134,23 @@ func TestInferenceWeightRoundTrip(t *testing.T) {
 		t.Fatal("logits did not change with the expert weights")
 	}
 
-	// The change reaches a checkpoint written from the model.
-	y, err := inf.Config().YAML()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The change reaches a checkpoint written from the model, which a second
+	// Save into the same run refuses to replace.
 	runDir := t.TempDir()
-	if _, err := checkpoint.Save(runDir, 0, &checkpoint.Checkpoint{Model: ModelTensors(inf.Model()), Config: string(y)}); err != nil {
+	stepDir, err := inf.Save(runDir)
+	if err != nil {
 		t.Fatal(err)
 	}
 	re, err := OpenInference(runDir)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if re.Dir() != stepDir {
+		t.Fatalf("Save returned %s, OpenInference found %s", stepDir, re.Dir())
+	}
+	var inUse *RunDirInUseError
+	if _, err := inf.Save(runDir); !errors.As(err, &inUse) || inUse.LastStep != 0 {
+		t.Fatalf("Save into a run that holds step 0: %v, want a RunDirInUseError", err)
 	}
 	back, err := re.Weight(name)
 	if err != nil {
