@@ -63,8 +63,8 @@ func (in *Inference) Model() *layers.Model { return in.model }
 func (in *Inference) Dir() string { return in.dir }
 
 // Save writes the model's weights and configuration as a step-0 checkpoint
-// of a new run in runDir (no optimizer state: eval, generate, export and
-// pretrain --resume read it) and returns its step directory. A runDir that
+// of a new run in runDir, without optimizer state (what moetrain eval,
+// generate and export read), and returns its step directory. A runDir that
 // already holds a run is refused with a *RunDirInUseError.
 func (in *Inference) Save(runDir string) (string, error) {
 	if err := ClaimRunDir(runDir, false); err != nil {
