@@ -8,15 +8,14 @@ import (
 
 // attnMaxTile bounds nq*nk*Dh for one block product. OpenBLAS runs products
 // up to this size on the calling thread and larger ones on its thread pool,
-// which measured 2-3 times slower per product while goroutines run blocks side
-// by side on the same cores; on the tile GEMM, twice as large blocks (256
-// keys at Dh = 32) measured no faster.
+// which fights the goroutines running blocks side by side on the same cores;
+// on the tile GEMM, larger blocks gained nothing (BENCHMARKS.md, "Kernel
+// constants").
 const attnMaxTile = 1 << 18
 
 // attnGemmMinWork is the product size m*n*k below which block products run as
-// plain loops. Measured (BenchmarkAttnBlockProduct, OpenBLAS), loops win up to
-// 1x16x16 and BLAS is 2.4 times faster at 8x8x8, the call overhead costing
-// about 100 ns; the pure Go BLAS crosses over at similar sizes.
+// plain loops, which beat a GEMM call's overhead there
+// (BenchmarkAttnBlockProduct; BENCHMARKS.md, "Kernel constants").
 const attnGemmMinWork = 512
 
 // attnBlockSizes returns the query and key block sizes for head width dh:

@@ -55,12 +55,8 @@ const minParallelGEMM = 1 << 21
 
 // gemmChunks is how many chunks to split a GEMM's m rows (or n columns)
 // into: one per core, and more only while each keeps gemmChunkRows. Every
-// chunk packs a transposed other operand again: through OpenBLAS a chunk of
-// r rows repacked all of op(B) in about 36/r of its multiply time, and a
-// 1024-square product split in 8 ran at 0.8 of the same product split in 2.
-// The tile GEMM packs faster (and reads a plain B in place), but 256-row
-// chunks measured no better than 512-row ones on small's step (3
-// alternating rounds).
+// chunk packs a transposed other operand again, which costs more the fewer
+// rows a chunk has (BENCHMARKS.md, "Kernel constants").
 func gemmChunks(m, cores int) int {
 	return max(min(cores, m/16), min(chunksPerCore*cores, m/gemmChunkRows))
 }

@@ -10,7 +10,7 @@
 // Storage: a Tensor owns a contiguous row-major slice ([]float32 for training,
 // []float64 for gradient checks). Dense returns a zero-copy gorgonia.org/tensor
 // view of it, and FromDense wraps one, so values interoperate with gorgonia
-// (the train package's Model API hands weights and logits out as Dense).
+// (train.Inference hands weights and logits out as Dense).
 //
 // Lifetimes: parameters (NewParam) live until dropped and accumulate gradients
 // across Backward calls until ZeroGrad. Tensors produced by a Tape are

@@ -200,10 +200,8 @@ func selectOp[T Float](tp *Tape, x, out *Tensor, off, n int) {
 // fewRows: below this many rows an expert's GEMM spends a large share of
 // its time waiting for its weight to come in from memory, so its operands
 // are read in one burst first (touchLines; see touchWeights), and its weight
-// gradient is computed right after its input gradient on the same core. Measured on
-// one core, 64 experts' weights cycling through memory: at 128 rows per
-// expert 75-86 GFLOP/s as is, 82-89 after touching, 95-98 with the weights
-// already in cache; at 64 rows 59-77 as is, 66-79 after touching.
+// gradient is computed right after its input gradient on the same core
+// (the runs behind the threshold: BENCHMARKS.md, "Kernel constants").
 const fewRows = 256
 
 // touchWeights reports whether experts' weights of n elements in all are

@@ -4,9 +4,8 @@ package autograd
 // than the BLAS: the shapes a training step multiplies (a few hundred rows by
 // a few hundred, an expert's tokens by its weights) are small enough that the
 // BLAS's packing and blocking, tuned for large squares, leave a tenth of the
-// core idle. Measured on one Zen 4 core (BenchmarkSgemmTiledVsBLAS, small's
-// six main shapes): OpenBLAS 102-106 GFLOP/s, this route 111-116, the kernel
-// alone on cached operands 113.
+// core idle (BenchmarkSgemmTiledVsBLAS; the figures are in BENCHMARKS.md,
+// "Kernel constants", as are those behind the constants below).
 //
 // The scheme is the usual one, cut to what the kernel needs: op(B) is taken
 // tiledDepth rows by at most tiledWidth columns at a time, in 32-column
@@ -23,14 +22,13 @@ const (
 
 // tiledDepth is how many rows of op(B) one pass packs: 256 rows by a
 // 512-column B is 512 KB, well inside L2, and each kernel call's panel is
-// 32 KB. Measured against 128 and 512 on the shapes above: best by 1-4%.
+// 32 KB; it beat 128 and 512 on the shapes above.
 const tiledDepth = 256
 
 // tiledWidth is how many columns of C one packing covers: at tiledDepth
-// their panels take 512 KB, a quarter of L2, however wide B is. Measured on
-// an LM head's shape, 1024×32000×256 with B transposed: 111 GFLOP/s in
-// 512-column blocks, 60 with all 32,000 columns packed at once (32 MB of
-// panels streamed from memory for every 8 rows of A); OpenBLAS 108.
+// their panels take 512 KB, a quarter of L2, however wide B is, where
+// packing all of a wide B (an LM head's 32,000 columns) would stream its
+// panels from memory for every 8 rows of A.
 const tiledWidth = 512
 
 // lineFloats is how many float32 one cache line holds.
@@ -78,16 +76,10 @@ func sgemmTiled(e *Engine, transA, transB bool, m, n, k int, alpha float32, a []
 //
 // A plain B's full 32-column panels are read where they lie: the kernel
 // takes B's row stride, and its two vectors per row stream from L2 about as
-// fast as from a packed panel, so the packing pass is saved. Measured on one
-// core against packing every panel (BenchmarkSgemmTiledInPlaceB): while the
-// packing ran in assembly and before the kernel prefetched, 0.95-1.05× the
-// packed rate with B in cache (the gains in the 64-128-row products of an
-// expert's pieces) and 0.92-1.05× with B cycling through 32 MB; against the
-// row-by-row packing left as the reference (packPlainB), with prefetching,
-// 1.00-1.18× and 1.01-1.38×. In the training step, where B is mostly an
-// activation or gradient just written, small ran faster in 14 of 17
-// alternating rounds (medians 4,111 against 4,047 tokens/s). Only a
-// transposed B and a plain B's last partial panel are packed.
+// fast as from a packed panel, so the packing pass is saved
+// (BenchmarkSgemmTiledInPlaceB against Engine.packPlainB, the packing
+// reference). Only a transposed B and a plain B's last partial panel are
+// packed.
 func sgemmColumns(e *Engine, bufp *[]float32, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	ars, acs := lda, 1 // op(A)[i,p] = a[i*ars + p*acs]
 	if transA {
@@ -144,10 +136,8 @@ func sgemmColumns(e *Engine, bufp *[]float32, transA, transB bool, m, n, k int, 
 				// read: the next tile of C; in the first row block, a plain
 				// B's next panel (read in place, so still in memory); after
 				// it, the next row block of A, a row per call (transposed, all
-				// of it in the first call). With A, B and C in memory, one
-				// core (BenchmarkSgemmTiledPrefetch): 1.03-1.09× the rate
-				// without on small's expert and projection shapes, 1.7× on
-				// an attention block's 64×128×32.
+				// of it in the first call): BenchmarkSgemmTiledPrefetch
+				// measures it against Engine.tilePrefetch off.
 				var cNext, pf *float32
 				pfStride, pfSteps := 0, 0
 				if jp+1 < full {
@@ -204,9 +194,9 @@ func addTile(tile []float32, rows, cols int, c []float32, ldc int, acc bool) {
 // packPanels copies rows [p0, p0+kb) of op(B) [k,n] into 32-column panels:
 // panel jp holds op(B)[p0+p, 32·jp+jj] at dst[jp·32·kb + p·32 + jj], and
 // zeros for columns past n. A transposed B goes in 16x16 squares transposed
-// in registers on AVX-512 (transposeInto; a 512×256 B in 10 µs, best of
-// 2,000 calls, where a transposing loop took 78); a plain B, which only its
-// last partial panel (or the packPlainB reference) brings here, row by row.
+// in registers on AVX-512 (transposeInto, several times faster than a
+// transposing loop); a plain B, which only its last partial panel (or the
+// packPlainB reference) brings here, row by row.
 func packPanels(transB bool, b []float32, ldb, p0, kb, n int, dst []float32) {
 	for jp := range (n + tileCols - 1) / tileCols {
 		j0 := jp * tileCols
