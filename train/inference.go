@@ -23,7 +23,8 @@ import (
 type Inference struct {
 	cfg   *configs.Config
 	model *layers.Model
-	dir   string // step directory it was loaded from; "" when built in memory
+	dir   string         // step directory it was loaded from; "" when built in memory
+	tape  *autograd.Tape // no-grad, reused by every forward pass
 }
 
 // WeightInfo names one weight and its shape.
@@ -43,14 +44,22 @@ func OpenInference(ckpt string) (*Inference, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Inference{cfg: cfg, model: m, dir: dir}, nil
+	return &Inference{cfg: cfg, model: m, dir: dir, tape: autograd.NewNoGradTape()}, nil
 }
 
 // NewInference wraps a model already in memory (a Trainer's, or one built by
 // NewModel) and the configuration it was built from.
 func NewInference(cfg *configs.Config, m *layers.Model) *Inference {
-	return &Inference{cfg: cfg, model: m}
+	return &Inference{cfg: cfg, model: m, tape: autograd.NewNoGradTape()}
 }
+
+// SetEngine runs the following forward passes on e (its cores and scratch)
+// instead of autograd.DefaultEngine: for a process that serves several
+// models, or runs one beside a trainer, each on a share of the cores.
+func (in *Inference) SetEngine(e *autograd.Engine) { in.tape = autograd.NewNoGradTapeOn(e) }
+
+// Engine returns the engine forward passes run on.
+func (in *Inference) Engine() *autograd.Engine { return in.tape.Engine() }
 
 // Config returns the model's resolved configuration.
 func (in *Inference) Config() *configs.Config { return in.cfg }
@@ -90,9 +99,9 @@ func (in *Inference) Logits(tokens [][]int32) (*tensor.Dense, error) {
 	for _, row := range tokens {
 		flat = append(flat, row...)
 	}
-	tp := autograd.NewNoGradTape()
-	lg := in.model.Forward(tp, flat, b, t, layers.ForwardOptions{}).Logits // [N, V]
-	out := lg.Dense().Clone().(*tensor.Dense)                              // copied off the tape's pool
+	defer in.tape.Reset()
+	lg := in.model.Forward(in.tape, flat, b, t, layers.ForwardOptions{}).Logits // [N, V]
+	out := lg.Dense().Clone().(*tensor.Dense)                                   // copied off the tape's pool
 	if err := out.Reshape(b, t, in.model.Cfg.Vocab); err != nil {
 		return nil, fmt.Errorf("logits: %w", err)
 	}

@@ -324,3 +324,34 @@ func TestInferenceWeightsListsEveryTensor(t *testing.T) {
 		t.Fatalf("last weight %s, want an expert bias", last)
 	}
 }
+
+// TestInferenceEngineAndRepeatedCalls: forward passes run on the engine
+// SetEngine names, repeated calls on one Inference give the same logits
+// (the reused tape is reset between them), and an engine of one core gives
+// the same bits as the default.
+func TestInferenceEngineAndRepeatedCalls(t *testing.T) {
+	inf := smallInference(t)
+	if inf.Engine() != autograd.DefaultEngine() {
+		t.Fatal("a new Inference is not on the default engine")
+	}
+	first, err := inf.Logits(inferenceTokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := autograd.NewEngine(autograd.EngineOptions{Cores: 1})
+	defer e.Close()
+	inf.SetEngine(e)
+	e.StartGEMMAccounting()
+	for range 3 {
+		again, err := inf.Logits(inferenceTokens)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(again.Data().([]float32), first.Data().([]float32)) {
+			t.Fatal("logits differ between calls or between engines")
+		}
+	}
+	if acct := e.StopGEMMAccounting(); acct.Calls == 0 {
+		t.Fatal("SetEngine: the forward passes did not run on the engine")
+	}
+}
