@@ -1,10 +1,16 @@
-// Package train is the training loop shared by pretrain, upcycle-continue and
-// finetune: micro-batches with gradient accumulation, the auxiliary MoE
+// Package train is the training loop behind pretrain (and the upcycling and
+// finetuning commands to come): micro-batches with gradient accumulation, the auxiliary MoE
 // losses, the NaN/Inf guard, clipping, AdamW with its schedule, evaluation,
 // metrics, progress, and checkpoints that resume bit for bit.
 //
 // It also builds models from configs (ModelConfig, LoadModel) and runs them
-// for evaluation (Evaluate) and sampling (Generate).
+// for evaluation (Evaluate) and sampling (Generate). Inference is the Go
+// library face: open a checkpoint, run a forward pass, and read logits and
+// any weight as a gorgonia.org/tensor Dense, or hand weights in from one.
+//
+// A Trainer runs on one autograd.Engine (Options.Engine; the default engine
+// when nil): its training and evaluation tapes and AdamW take their cores
+// and scratch from it, so trainers and ranks in one process share nothing.
 //
 // A step of train.grad_accum_steps (A) micro-batches minimises the mean of
 // the micro-batch losses: each micro-batch's total loss is scaled by 1/A
