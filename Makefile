@@ -10,8 +10,8 @@ CC        ?= cc
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # -race runs on the tests that exercise goroutines: autograd's engines and core pool, the optimizer,
 # checkpoint saves, and the training loop's resume/eval paths (filtered to keep the race build short).
-RACE_AUTOGRAD ?= Engine|SplitRange|Pool|GEMMAccounting|Concurrent|SgemmTiled$$
-RACE_TRAIN    ?= Resume|Eval|Dropout|Inference
+RACE_AUTOGRAD ?= Engine|SplitRange|Pool|GEMMAccounting|Concurrent|SgemmTiled$$|PeaksLeave|Profile|CheckFinite
+RACE_TRAIN    ?= Resume|Eval|Dropout|Inference|Engines
 
 .PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck
 
