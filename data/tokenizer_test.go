@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/moetrain/moetrain/data/internal/testcorpus"
 )
 
 func TestByteTokenizer(t *testing.T) {
@@ -42,7 +44,7 @@ func TestLoadTokenizerSpecs(t *testing.T) {
 }
 
 func TestBPEOnShakespeare(t *testing.T) {
-	text := string(sharedData(t, shakespearePath))
+	text := string(testcorpus.Read(t, shakespearePath))
 	cut := len(text) * 9 / 10
 	tok, err := TrainBPE([]string{text[:cut]}, 512)
 	if err != nil {

@@ -63,16 +63,25 @@ func Generate(m *layers.Model, prompt []int32, o SampleOptions) ([]int32, error)
 	return append([]int32(nil), out...), nil
 }
 
+// SampleOptionNames names SampleOptions' fields in Validate's errors: a
+// command line passes its flags' names.
+type SampleOptionNames struct{ MaxNewTokens, Temperature, TopK string }
+
 // Validate reports options Generate cannot honour: a negative token count,
 // temperature or top-k, or a temperature that is not a finite number.
 func (o SampleOptions) Validate() error {
+	return o.ValidateAs(SampleOptionNames{MaxNewTokens: "max new tokens", Temperature: "temperature", TopK: "top-k"})
+}
+
+// ValidateAs is Validate with the fields called by names.
+func (o SampleOptions) ValidateAs(names SampleOptionNames) error {
 	switch {
 	case o.MaxNewTokens < 0:
-		return fmt.Errorf("generate: max new tokens %d is negative; want 0 or more", o.MaxNewTokens)
+		return fmt.Errorf("generate: %s %d: want 0 or more tokens", names.MaxNewTokens, o.MaxNewTokens)
 	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
-		return fmt.Errorf("generate: temperature %v; want 0 (greedy) or a positive number", o.Temperature)
+		return fmt.Errorf("generate: %s %v: want 0 (greedy) or a positive number", names.Temperature, o.Temperature)
 	case o.TopK < 0:
-		return fmt.Errorf("generate: top-k %d is negative; want 0 (the whole vocabulary) or more", o.TopK)
+		return fmt.Errorf("generate: %s %d: want 0 (the whole vocabulary) or a positive count", names.TopK, o.TopK)
 	}
 	return nil
 }

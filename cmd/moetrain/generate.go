@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/moetrain/moetrain/data"
 	"github.com/moetrain/moetrain/train"
@@ -24,7 +23,8 @@ new token is predicted from the last max_seq_len tokens (said once on stderr).`,
 		Example: `  moetrain generate --ckpt runs/tiny --prompt "The river" --max-new-tokens 200 --temperature 0.8 --top-k 40`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkSampleFlags(o); err != nil {
+			flags := train.SampleOptionNames{MaxNewTokens: "-n/--max-new-tokens", Temperature: "-t/--temperature", TopK: "-k/--top-k"}
+			if err := o.ValidateAs(flags); err != nil {
 				return err
 			}
 			cfg, m, _, err := train.LoadModel(ckpt)
@@ -59,20 +59,6 @@ new token is predicted from the last max_seq_len tokens (said once on stderr).`,
 	cmd.MarkFlagRequired("ckpt")
 	cmd.MarkFlagRequired("prompt")
 	return cmd
-}
-
-// checkSampleFlags refuses sampling flags Generate cannot honour, naming the
-// flag and its value.
-func checkSampleFlags(o train.SampleOptions) error {
-	switch {
-	case o.MaxNewTokens < 0:
-		return fmt.Errorf("generate: -n/--max-new-tokens %d: want 0 or more tokens", o.MaxNewTokens)
-	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
-		return fmt.Errorf("generate: -t/--temperature %v: want 0 (greedy) or a positive number", o.Temperature)
-	case o.TopK < 0:
-		return fmt.Errorf("generate: -k/--top-k %d: want 0 (the whole vocabulary) or a positive count", o.TopK)
-	}
-	return nil
 }
 
 // windowNote says how the context is cut when a prompt of promptLen tokens

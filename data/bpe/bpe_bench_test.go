@@ -1,9 +1,13 @@
 package bpe
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/moetrain/moetrain/data/internal/testcorpus"
+)
 
 func benchText(b *testing.B) string {
-	return string(sharedData(b, shakespearePath))
+	return string(testcorpus.Read(b, shakespearePath))
 }
 
 func BenchmarkTrain(b *testing.B) {

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/moetrain/moetrain/data/internal/rng"
+	"github.com/moetrain/moetrain/data/internal/testcorpus"
 )
 
 const shakespearePath = "../../../shared/data/tinyshakespeare.txt"
 
 func readShakespeare(t *testing.T) string {
 	t.Helper()
-	return string(sharedData(t, shakespearePath))
+	return string(testcorpus.Read(t, shakespearePath))
 }
 
 func TestByteLevelAlphabetIsBijective(t *testing.T) {

@@ -3,6 +3,8 @@ package bpe
 import (
 	"slices"
 	"testing"
+
+	"github.com/moetrain/moetrain/data/internal/testcorpus"
 )
 
 // trainReference is the plain algorithm: recount every pair of every word after
@@ -61,7 +63,7 @@ func TestTrainMatchesReference(t *testing.T) {
 		{"words", []string{"the theme then there these thesis other mother brother", "the the the they"}, 320},
 	}
 	text := ""
-	if b, ok := sharedDataIfPresent(t, shakespearePath); ok {
+	if b, ok := testcorpus.ReadIfPresent(t, shakespearePath); ok {
 		text = string(b[:60000])
 		tests = append(tests, struct {
 			name  string
