@@ -122,8 +122,10 @@ func BLASThreads() int { return blas.Threads() }
 func init() { blas.SetThreads(1) }
 
 // sgemm is the raw BLAS call (on as many threads as SetBLASThreads last
-// set), for GEMMPeak and for benchmarks that compare the ops against it.
-var sgemm = blas.Sgemm
+// set), for the benchmarks that compare the ops against it.
+func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	blas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
 
 // SIMDBackend names the vector instruction set the float32 elementwise and
 // exp kernels use on this CPU: "avx512", "avx2" or "go" (portable code).
