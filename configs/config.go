@@ -9,6 +9,7 @@ type Config struct {
 	Train    TrainConfig    `yaml:"train"`
 	Data     DataConfig     `yaml:"data"`
 	Parallel ParallelConfig `yaml:"parallel"`
+	Upcycle  UpcycleConfig  `yaml:"upcycle"`
 }
 
 // ModelConfig is the transformer's shape: the keys under model.
@@ -100,6 +101,19 @@ type ParallelConfig struct {
 	ExpertParallel int     `yaml:"expert_parallel"` // ranks sharing one copy of the experts (EP group size); 1 = off
 }
 
+// UpcycleConfig is how `moetrain upcycle` turns a dense model into this configuration's MoE model:
+// the keys under upcycle. Only the upcycle path reads them; every other command ignores them.
+type UpcycleConfig struct {
+	Method         UpcycleMethod `yaml:"method"`           // how the experts start from the dense FFN
+	Granularity    int           `yaml:"granularity"`      // G: granular splits the FFN into G shards of F/G; 1 for the other methods
+	RouterInitStd  float64       `yaml:"router_init_std"`  // new router rows ~ N(0, std^2)
+	DropRatio      float64       `yaml:"drop_ratio"`       // drop: fraction of each expert's intermediate neurons re-initialised
+	SharedExpert   bool          `yaml:"shared_expert"`    // keep a copy of the dense FFN as an always-on shared expert
+	CarryOptimizer bool          `yaml:"carry_optimizer"`  // start the experts' AdamW moments from the dense FFN's, when the source has them
+	NoiseStd       float64       `yaml:"noise_std"`        // std of the Gaussian noise added to the routed expert copies; 0 = none
+	AllowMoESource bool          `yaml:"allow_moe_source"` // accept a source with MoE layers: they are kept, its dense layers upcycled
+}
+
 // Default returns the built-in configuration: the tiny preset, a small byte-level MoE model that
 // trains in about a minute on two cores. Load starts from it, so a file only needs the keys it changes.
 func Default() *Config {
@@ -171,6 +185,16 @@ func Default() *Config {
 			Backend:        BackendLocal,
 			WorldSize:      1,
 			ExpertParallel: 1,
+		},
+		Upcycle: UpcycleConfig{
+			Method:         UpcycleCopy,
+			Granularity:    1,
+			RouterInitStd:  0.02,
+			DropRatio:      0.5,
+			SharedExpert:   false,
+			CarryOptimizer: false,
+			NoiseStd:       0,
+			AllowMoESource: false,
 		},
 	}
 }

@@ -10,9 +10,9 @@
 //	file or preset    (LoadOptions.ConfigRef: "tiny" or "run.yaml")
 //	defaults          (Default, the tiny preset)
 //
-// Keys are grouped in sections: model, moe (with moe.router), train, data and parallel; Keys lists
-// them all. Unknown keys, values of the wrong type and invalid values are errors that name the key,
-// the value and its source, and are reported all together (Errors).
+// Keys are grouped in sections: model, moe (with moe.router), train, data, parallel and upcycle;
+// Keys lists them all. Unknown keys, values of the wrong type and invalid values are errors that
+// name the key, the value and its source, and are reported all together (Errors).
 //
 // Validate is the one check of a configuration: whatever the model, router and optimizer builders
 // would refuse, it refuses first, in the same form (key, value, source, what to do), so a
@@ -24,6 +24,14 @@
 // router combinations are checked only when the model has an MoE layer. CheckRunnable reports the
 // settings that are valid but that this version cannot train with (bf16, several ranks); the
 // trainer refuses them with its errors.
+//
+// The upcycle keys say how `moetrain upcycle` turns a dense model into the configuration's MoE model
+// (package train/upcycle); nothing else reads them. Their defaults are valid for every model, and
+// their shape rules apply only to the method that needs them: upcycle.granularity above 1 only with
+// upcycle.method granular, which then needs moe.top_k and every layer's moe.num_experts to be
+// multiples of it (when the model has MoE layers). What depends on the source model (the dense
+// FFN's width against moe.expert_ffn_hidden_size and moe.shared_experts) is checked by the upcycle
+// conversion, which knows the source.
 //
 // train.warmup_steps may reach or pass train.steps: a short run of a recipe written for a long one
 // (--set train.steps=30 on a preset that warms up over 30 steps) then warms up over a tenth of the

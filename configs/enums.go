@@ -70,6 +70,21 @@ const (
 	BackendMPI   Backend = "mpi"   // ranks are processes launched by mpirun (build tag mpi)
 )
 
+// UpcycleMethod is upcycle.method: how the routed experts start from the dense FFN.
+type UpcycleMethod string
+
+// Upcycling methods.
+const (
+	// UpcycleCopy makes every routed expert a copy of the dense FFN (sparse upcycling).
+	UpcycleCopy UpcycleMethod = "copy"
+	// UpcycleGranular splits the FFN's hidden dimension into upcycle.granularity shards, one per expert.
+	UpcycleGranular UpcycleMethod = "granular"
+	// UpcycleDrop copies the FFN, then re-initialises a fraction upcycle.drop_ratio of each expert's neurons.
+	UpcycleDrop UpcycleMethod = "drop"
+	// UpcycleBTX takes the experts from several dense sources and averages their other weights (Branch-Train-MiX).
+	UpcycleBTX UpcycleMethod = "btx"
+)
+
 // enumValues lists the accepted values of every enumerated key, in the order they are documented.
 var enumValues = map[string][]string{
 	"moe.router.type":         {string(RouterTopKSoftmax), string(RouterSigmoid), string(RouterNoisyTopK)},
@@ -79,4 +94,5 @@ var enumValues = map[string][]string{
 	"data.format": {string(FormatAuto), string(FormatText), string(FormatJSONL), string(FormatParquet),
 		string(FormatArrow), string(FormatShards)},
 	"parallel.backend": {string(BackendLocal), string(BackendMPI)},
+	"upcycle.method":   {string(UpcycleCopy), string(UpcycleGranular), string(UpcycleDrop), string(UpcycleBTX)},
 }

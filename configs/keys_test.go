@@ -18,7 +18,9 @@ func TestKeys(t *testing.T) {
 		train.min_lr train.warmup_steps train.schedule train.weight_decay train.grad_clip train.seed train.precision
 		train.log_every train.eval_every train.eval_batches train.checkpoint_every train.keep_last train.beta1
 		train.beta2 train.eps train.dropout data.path data.format data.tokenizer data.text_field data.val_fraction
-		parallel.backend parallel.world_size parallel.expert_parallel`)
+		parallel.backend parallel.world_size parallel.expert_parallel upcycle.method upcycle.granularity
+		upcycle.router_init_std upcycle.drop_ratio upcycle.shared_expert upcycle.carry_optimizer upcycle.noise_std
+		upcycle.allow_moe_source`)
 	for _, k := range required {
 		if !slices.Contains(keys, k) {
 			t.Errorf("key %s missing", k)
@@ -27,7 +29,7 @@ func TestKeys(t *testing.T) {
 	if len(keys) != len(required) {
 		t.Errorf("%d keys, want %d", len(keys), len(required))
 	}
-	if keys[0] != "model.vocab_size" || keys[len(keys)-1] != "parallel.expert_parallel" {
+	if keys[0] != "model.vocab_size" || keys[len(keys)-1] != "upcycle.allow_moe_source" {
 		t.Errorf("keys not in struct order: %s ... %s", keys[0], keys[len(keys)-1])
 	}
 	for key := range enumValues {

@@ -130,6 +130,8 @@ func otherConfig(t *testing.T) *Config {
 	other.Data = DataConfig{Path: "data/my corpus.jsonl", Format: FormatJSONL, Tokenizer: "tok/tokenizer.json",
 		TextField: "content", ValFraction: 0}
 	other.Parallel = ParallelConfig{Backend: BackendMPI, WorldSize: 6, ExpertParallel: 3}
+	other.Upcycle = UpcycleConfig{Method: UpcycleGranular, Granularity: 3, RouterInitStd: 0.01, DropRatio: 0.25,
+		SharedExpert: true, CarryOptimizer: true, NoiseStd: 0.001, AllowMoESource: true}
 	if err := other.Validate(); err != nil {
 		t.Fatalf("test configuration invalid: %v", err)
 	}

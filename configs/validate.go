@@ -18,6 +18,7 @@ func (c *Config) Validate() error {
 	v.train(c)
 	v.data(c)
 	v.parallel(c)
+	v.upcycle(c)
 	return v.errs.orNil()
 }
 

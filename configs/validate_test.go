@@ -128,6 +128,43 @@ func TestValidateRules(t *testing.T) {
 			c.Parallel.WorldSize = 2
 			c.Parallel.ExpertParallel = 2
 		}, "parallel.expert_parallel", "2", "dense model"},
+
+		{"upcycle method", func(c *Config) { c.Upcycle.Method = "granualr" }, "upcycle.method", `"granualr"`, `did you mean "granular"`},
+		{"upcycle method list", func(c *Config) { c.Upcycle.Method = "sparse" }, "upcycle.method", `"sparse"`, "copy, granular, drop, btx"},
+		{"granularity 0", func(c *Config) { c.Upcycle.Granularity = 0 }, "upcycle.granularity", "0", "at least 1"},
+		{"granularity without granular", func(c *Config) { c.Upcycle.Granularity = 2 }, "upcycle.granularity", "2", `not "copy"`},
+		{"granularity with drop", func(c *Config) { c.Upcycle.Method = UpcycleDrop; c.Upcycle.Granularity = 4 }, "upcycle.granularity", "4", `not "drop"`},
+		{"granular at G 2", func(c *Config) { c.Upcycle.Method = UpcycleGranular; c.Upcycle.Granularity = 2 }, "", "", ""},
+		{"granular at G 1", func(c *Config) { c.Upcycle.Method = UpcycleGranular }, "", "", ""},
+		{"granular K not a multiple of G", func(c *Config) {
+			c.Upcycle.Method, c.Upcycle.Granularity, c.MoE.TopK = UpcycleGranular, 2, 3
+		}, "moe.top_k", "3", "not a multiple of upcycle.granularity = 2"},
+		{"granular E a multiple of G", func(c *Config) {
+			c.Upcycle.Method, c.Upcycle.Granularity, c.MoE.NumExperts, c.MoE.TopK = UpcycleGranular, 4, Experts(12), 4
+		}, "", "", ""},
+		{"granular E not a multiple of G", func(c *Config) {
+			c.Upcycle.Method, c.Upcycle.Granularity, c.MoE.NumExperts, c.MoE.TopK = UpcycleGranular, 4, Experts(10), 4
+		}, "moe.num_experts", "10", "layer 0 10 experts, not a multiple of upcycle.granularity = 4"},
+		{"granular E list not a multiple of G", func(c *Config) {
+			c.Upcycle.Method, c.Upcycle.Granularity, c.MoE.NumExperts, c.MoE.TopK = UpcycleGranular, 4, ExpertsPerLayer(8, 8, 6, 8), 4
+		}, "moe.num_experts", "[8, 8, 6, 8]", "layer 2 6 experts, not a multiple of upcycle.granularity = 4"},
+		{"granular on a dense model", func(c *Config) {
+			c.Upcycle.Method, c.Upcycle.Granularity, c.MoE.NumExperts, c.MoE.TopK = UpcycleGranular, 4, Experts(0), 3
+		}, "", "", ""},
+		{"drop ratio 1", func(c *Config) { c.Upcycle.DropRatio = 1 }, "", "", ""},
+		{"drop ratio 0", func(c *Config) { c.Upcycle.DropRatio = 0 }, "", "", ""},
+		{"drop ratio above 1", func(c *Config) { c.Upcycle.DropRatio = 1.5 }, "upcycle.drop_ratio", "1.5", "[0, 1]"},
+		{"drop ratio negative", func(c *Config) { c.Upcycle.DropRatio = -0.1 }, "upcycle.drop_ratio", "-0.1", "[0, 1]"},
+		{"drop ratio NaN", func(c *Config) { c.Upcycle.DropRatio = math.NaN() }, "upcycle.drop_ratio", "NaN", "[0, 1]"},
+		{"router init std negative", func(c *Config) { c.Upcycle.RouterInitStd = -0.02 }, "upcycle.router_init_std", "-0.02", ">= 0"},
+		{"router init std infinite", func(c *Config) { c.Upcycle.RouterInitStd = math.Inf(1) }, "upcycle.router_init_std", "+Inf", "finite"},
+		{"router init std 0", func(c *Config) { c.Upcycle.RouterInitStd = 0 }, "", "", ""},
+		{"noise std negative", func(c *Config) { c.Upcycle.NoiseStd = -1 }, "upcycle.noise_std", "-1", ">= 0"},
+		{"noise std infinite", func(c *Config) { c.Upcycle.NoiseStd = math.Inf(1) }, "upcycle.noise_std", "+Inf", "finite"},
+		{"every upcycle option on", func(c *Config) {
+			c.Upcycle = UpcycleConfig{Method: UpcycleBTX, Granularity: 1, RouterInitStd: 0.01, DropRatio: 0.1,
+				SharedExpert: true, CarryOptimizer: true, NoiseStd: 0.01, AllowMoESource: true}
+		}, "", "", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

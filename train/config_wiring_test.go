@@ -53,6 +53,7 @@ const (
 	toRun                   // read by the training loop only: TestConfigWiringRun
 	toData                  // read by LoadData only: TestConfigWiringData
 	toRefusal               // one value runs in this version: CheckRunnable refuses the others
+	toUpcycle               // read by upcycle.Convert only: train/upcycle's TestConfigWiringUpcycle
 )
 
 // built is everything a configuration is mapped to before training starts.
@@ -210,6 +211,23 @@ var wiring = map[string]wire{
 	"parallel.expert_parallel": {to: toRefusal, sets: func(*configs.Config) []string {
 		return []string{"parallel.world_size=2", "parallel.expert_parallel=2"}
 	}},
+
+	"upcycle.method": {to: toUpcycle, sets: func(*configs.Config) []string { return set("upcycle.method", "drop") }},
+	"upcycle.granularity": {to: toUpcycle, sets: func(*configs.Config) []string {
+		return []string{"upcycle.method=granular", "upcycle.granularity=2"}
+	}},
+	"upcycle.router_init_std": {to: toUpcycle, sets: func(c *configs.Config) []string {
+		return set("upcycle.router_init_std", 2*c.Upcycle.RouterInitStd+0.01)
+	}},
+	"upcycle.drop_ratio":    {to: toUpcycle, sets: func(c *configs.Config) []string { return set("upcycle.drop_ratio", c.Upcycle.DropRatio/2) }},
+	"upcycle.shared_expert": {to: toUpcycle, sets: func(c *configs.Config) []string { return toggle("upcycle.shared_expert", c.Upcycle.SharedExpert)(c) }},
+	"upcycle.carry_optimizer": {to: toUpcycle, sets: func(c *configs.Config) []string {
+		return toggle("upcycle.carry_optimizer", c.Upcycle.CarryOptimizer)(c)
+	}},
+	"upcycle.noise_std": {to: toUpcycle, sets: func(c *configs.Config) []string { return set("upcycle.noise_std", c.Upcycle.NoiseStd+0.01) }},
+	"upcycle.allow_moe_source": {to: toUpcycle, sets: func(c *configs.Config) []string {
+		return toggle("upcycle.allow_moe_source", c.Upcycle.AllowMoESource)(c)
+	}},
 }
 
 // presetBase makes a preset's MoE keys observable: a dense preset builds no router, so its moe keys
@@ -252,10 +270,13 @@ func TestConfigWiringModel(t *testing.T) {
 			}
 			b := build(c)
 			switch w.to {
-			case toRun, toData:
+			case toRun, toData, toUpcycle:
 				if !reflect.DeepEqual(b, b0) {
 					t.Errorf("%s: %s is read only by the %s, but %v changed the model, loss or optimizer settings",
-						preset, key, map[reach]string{toRun: "training loop", toData: "data loader"}[w.to], sets)
+						preset, key, map[reach]string{toRun: "training loop", toData: "data loader", toUpcycle: "upcycle conversion"}[w.to], sets)
+				}
+				if w.to == toUpcycle && reflect.DeepEqual(c.Upcycle, c0.Upcycle) {
+					t.Errorf("%s %v: %s left the upcycle settings as they were", preset, sets, key)
 				}
 			case toRefusal:
 				if err := c.CheckRunnable(); err == nil || !strings.Contains(err.Error(), key) {
