@@ -15,6 +15,7 @@ type Router struct {
 	gate   *autograd.Tensor // [E, D] logits = x · gate^T (the HF nn.Linear layout)
 	scorer Scorer           // the router type's scoring and its own parameters
 	bias   []float32        // [E] selection-only expert bias
+	adapt  GateAdapter      // adds to the logits; nil without one
 }
 
 // New validates cfg and returns a router with float32 parameters: the gate
@@ -87,6 +88,9 @@ func route[T autograd.Float](r *Router, tp *autograd.Tape, x *autograd.Tensor, t
 		x = tp.Mul(x, jitter[T](tp, x, r.cfg.JitterEps, rng)) // [N, D]
 	}
 	logits := tp.MatMul(x, r.gate, false, true) // [N, E]
+	if r.adapt != nil {
+		logits = tp.Add(logits, r.adapt.Delta(tp, x, training, rng)) // [N, E]
+	}
 	sc := r.scorer.Score(tp, x, logits, training, rng)
 	rt := &Routing{Logits: logits, Probs: sc.Probs, base: sc.Base}
 
