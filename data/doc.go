@@ -16,6 +16,17 @@
 // stay apart without a special token; pre-tokenized documents are taken as they
 // are.
 //
+// Fine-tuning data (OpenFinetune, LoadFinetune) is read as records of a
+// prompt and a completion: JSONL prompt/completion, Alpaca
+// instruction/input/output (the prompt from AlpacaPrompt's template), or plain
+// text (JSONL text, or a text file; no prompt, every token trained). Each record
+// is tokenized as prompt, completion, end of text (Tokenizer.EndOfText), with
+// the completion and the end of text trained. FinetuneSet splits the documents
+// whole into train and validation parts and packs each into windows whose
+// targets are IgnoreTarget wherever the loss must skip: prompts, padding, and
+// the first token of every document, so no target crosses a document boundary.
+// FinetuneSampler draws them as Sampler draws a Dataset's windows.
+//
 // Determinism: the split, the shuffles and the embedded corpus come from a
 // generator fixed in this module (internal/rng), so the same seed gives the same
 // batches on every Go release, and a Sampler restored from its State continues

@@ -18,13 +18,23 @@ type Tokenizer interface {
 	VocabSize() int
 	// Name says which tokenizer this is, e.g. "byte" or "bpe-4096".
 	Name() string
+	// EndOfText returns the id that ends a document in fine-tuning data, or an
+	// error saying what the tokenizer lacks. Encode never produces it from
+	// valid UTF-8 text.
+	EndOfText() (int32, error)
 }
 
 // ByteTokenizerSpec is the LoadTokenizer spec of the byte-level tokenizer.
 const ByteTokenizerSpec = "byte"
 
+// ByteEndOfText is the byte tokenizer's end-of-text id: byte 0xFF, which never
+// occurs in valid UTF-8, so text encodes and decodes as before and the id marks
+// nothing but the end of a document.
+const ByteEndOfText int32 = 0xFF
+
 // ByteTokenizer encodes each byte of UTF-8 text as its own id: id = byte value,
-// V = 256, no special tokens. The zero value is ready to use.
+// V = 256. Its one special id, ByteEndOfText, is a byte valid UTF-8 never holds.
+// The zero value is ready to use.
 type ByteTokenizer struct{}
 
 // Encode returns the bytes of text as ids.
@@ -55,6 +65,9 @@ func (ByteTokenizer) VocabSize() int { return 256 }
 
 // Name returns "byte".
 func (ByteTokenizer) Name() string { return ByteTokenizerSpec }
+
+// EndOfText returns ByteEndOfText.
+func (ByteTokenizer) EndOfText() (int32, error) { return ByteEndOfText, nil }
 
 // LoadTokenizer returns the tokenizer a spec names: "byte" (or "") for
 // ByteTokenizer, otherwise the path of a HuggingFace tokenizer.json holding a
