@@ -11,6 +11,14 @@
 //     layer's kept slots that went to the expert), over one shared colour bar.
 //     A dense run logs no expert load, so this chart is skipped with a note.
 //
+// WriteCompare draws one chart of several runs (LoadCompareRuns reads them):
+// validation loss (points joined by lines) and/or training loss against
+// tokens seen, one colour per run, with a legend. The x axis is tokens, not
+// steps, so runs of different batch sizes meet at equal tokens; a run that
+// continues another (an upcycled model, or one started from another's
+// weights) counts its tokens from 0, so each run carries an offset: where it
+// starts on the shared axis, given as a count or as the run it continues.
+//
 // Every PNG is written atomically (a temporary file beside it, then a rename),
 // so a reader never sees a half-written image.
 //

@@ -20,20 +20,30 @@ var ErrNoMetrics = errors.New("no training metrics")
 // error wrapping ErrNoMetrics, a line that is not a JSON record an error
 // naming the file and line; both say what to do about it.
 func LoadMetrics(runDir string) ([]train.Record, error) {
+	recs, err := readMetrics(runDir)
+	if err != nil {
+		return nil, fmt.Errorf("plot: %w", err)
+	}
+	return recs, nil
+}
+
+// readMetrics is LoadMetrics without the package's prefix on its errors, for
+// callers that wrap them in their own context.
+func readMetrics(runDir string) ([]train.Record, error) {
 	path := filepath.Join(runDir, MetricsFile)
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("plot: %w: %s does not exist; train first (moetrain pretrain --out %s) or pass the run directory that holds it",
+			return nil, fmt.Errorf("%w: %s does not exist; train first (moetrain pretrain --out %s) or pass the run directory that holds it",
 				ErrNoMetrics, path, runDir)
 		}
-		return nil, fmt.Errorf("plot: %w", err)
+		return nil, err
 	}
 	recs, err := train.ReadMetrics(path)
 	if err != nil {
-		return nil, fmt.Errorf("plot: corrupt metrics log: %w; delete the bad line or re-run pretrain into a fresh run directory", err)
+		return nil, fmt.Errorf("corrupt metrics log: %w; delete the bad line or re-run pretrain into a fresh run directory", err)
 	}
 	if len(recs) == 0 {
-		return nil, fmt.Errorf("plot: %w: %s has no records; run pretrain until it logs a step (every train.log_every steps)",
+		return nil, fmt.Errorf("%w: %s has no records; run pretrain until it logs a step (every train.log_every steps)",
 			ErrNoMetrics, path)
 	}
 	return recs, nil
