@@ -38,22 +38,23 @@ func NewAttention(dt autograd.DType, name string, d, heads, kvHeads int, ropeThe
 
 // Forward maps x [B*T, D] to [B*T, D]. With a cache (generation), keys and
 // values of earlier positions come from it and this call's are appended; the
-// queries sit at positions cache.Len().. onwards.
-func (a *Attention) Forward(tp *autograd.Tape, x *autograd.Tensor, b, t int, cache *KVCache) *autograd.Tensor {
+// queries sit at positions cache.Len().. onwards. training turns adapter
+// dropout on, with randomness from rng.
+func (a *Attention) Forward(tp *autograd.Tape, x *autograd.Tensor, b, t int, cache *KVCache, training bool, rng *rand.Rand) *autograd.Tensor {
 	pos := 0
 	if cache != nil {
 		pos = cache.Len()
 	}
-	q := tp.Reshape(a.Q.Forward(tp, x), b, t, a.Heads, a.HeadDim)   // [B, T, H, Dh]
-	k := tp.Reshape(a.K.Forward(tp, x), b, t, a.KVHeads, a.HeadDim) // [B, T, Hkv, Dh]
-	v := tp.Reshape(a.V.Forward(tp, x), b, t, a.KVHeads, a.HeadDim) // [B, T, Hkv, Dh]
+	q := tp.Reshape(a.Q.forward(tp, x, training, rng), b, t, a.Heads, a.HeadDim)   // [B, T, H, Dh]
+	k := tp.Reshape(a.K.forward(tp, x, training, rng), b, t, a.KVHeads, a.HeadDim) // [B, T, Hkv, Dh]
+	v := tp.Reshape(a.V.forward(tp, x, training, rng), b, t, a.KVHeads, a.HeadDim) // [B, T, Hkv, Dh]
 	q = tp.RoPE(q, a.RopeTheta, pos)
 	k = tp.RoPE(k, a.RopeTheta, pos)
 	if cache != nil {
 		k, v = cache.Append(k, v) // [B, Tk, Hkv, Dh]
 	}
-	o := tp.Attention(q, k, v, true)                              // [B, T, H, Dh]
-	return a.O.Forward(tp, tp.Reshape(o, b*t, a.Heads*a.HeadDim)) // [N, D]
+	o := tp.Attention(q, k, v, true)                                             // [B, T, H, Dh]
+	return a.O.forward(tp, tp.Reshape(o, b*t, a.Heads*a.HeadDim), training, rng) // [N, D]
 }
 
 // Params returns q, k, v, o weights.

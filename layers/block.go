@@ -22,10 +22,10 @@ type Block struct {
 // Forward maps x [N, D] (N = b*t) to [N, D]. On an MoE layer it also returns
 // the routing; on a dense layer the routing is nil.
 func (blk *Block) Forward(tp *autograd.Tape, x *autograd.Tensor, b, t int, cache *KVCache, training bool, rng *rand.Rand) (*autograd.Tensor, *router.Routing) {
-	h := tp.Add(x, blk.dropout(tp, blk.Attn.Forward(tp, blk.AttnNorm.Forward(tp, x), b, t, cache), training, rng))
+	h := tp.Add(x, blk.dropout(tp, blk.Attn.Forward(tp, blk.AttnNorm.Forward(tp, x), b, t, cache, training, rng), training, rng))
 	z := blk.FFNNorm.Forward(tp, h)
 	if blk.MoE == nil {
-		return tp.Add(h, blk.dropout(tp, blk.MLP.Forward(tp, z), training, rng)), nil
+		return tp.Add(h, blk.dropout(tp, blk.MLP.Forward(tp, z, training, rng), training, rng)), nil
 	}
 	y, rt := blk.MoE.Forward(tp, z, training, rng)
 	return tp.Add(h, blk.dropout(tp, y, training, rng)), rt

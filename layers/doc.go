@@ -20,7 +20,20 @@
 // layer. Package moetest holds the per-token reference and the conformance
 // suite every Dispatcher's tests call.
 //
+// LoRA fine-tuning (Model.AttachLoRA) freezes every base parameter and adds
+// low-rank adapters h = W x + s·B(A x) to the weights a LoRAConfig names:
+// attention projections, the dense MLP and shared experts, the router's gate
+// (through router.GateAdapter) and the routed experts, where every expert
+// gets its own adapter, stacked as A [E, R, In] and B [E, Out, R] and run by
+// grouped GEMMs on the experts' offsets. A starts from PEFT's default
+// Kaiming-uniform and B at zero, so the attached model equals the base until
+// B trains. Adapters are named after the module they adapt plus ".lora_A" or
+// ".lora_B", listed by Adapters and kept out of Params; MergeLoRA folds them
+// into the weights, and SetAdapters loads saved ones. A target that matches
+// nothing in the model is an error: an adapter never silently misses the
+// experts.
+//
 // Dimension legend: B batch, T sequence, N tokens (B*T), D model width, H heads,
 // Hkv key/value heads, Dh head width, E experts, K experts per token, F expert
-// hidden width, V vocabulary, M routed slots kept (<= N*K).
+// hidden width, V vocabulary, M routed slots kept (<= N*K), R LoRA rank.
 package layers

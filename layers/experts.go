@@ -13,6 +13,9 @@ type Experts struct {
 	W1 *autograd.Tensor // gate [E, F, D]
 	W3 *autograd.Tensor // up   [E, F, D]
 	W2 *autograd.Tensor // down [E, D, F]
+	// LoRA1, LoRA3 and LoRA2 adapt W1, W3 and W2 with one adapter per expert
+	// (AttachLoRA); nil unless adapted.
+	LoRA1, LoRA3, LoRA2 *LoRA
 }
 
 // NewExperts returns e experts of width d and hidden width f.
@@ -28,14 +31,25 @@ func NewExperts(dt autograd.DType, name string, e, d, f int, std, outStd float64
 func (x *Experts) Count() int { return x.W1.Dim(0) }
 
 // Forward maps permuted [M, D], grouped by expert with row offsets [E+1], to
-// [M, D]: one GEMM per expert and projection.
-func (x *Experts) Forward(tp *autograd.Tape, permuted *autograd.Tensor, offsets []int) *autograd.Tensor {
-	g := tp.GroupedMatMul(permuted, x.W1, offsets) // [M, F]
-	u := tp.GroupedMatMul(permuted, x.W3, offsets) // [M, F]
-	return tp.GroupedMatMul(tp.SwiGLU(g, u), x.W2, offsets)
+// [M, D]: one GEMM per expert and projection (and two more per adapted
+// projection). training turns adapter dropout on, with randomness from rng.
+func (x *Experts) Forward(tp *autograd.Tape, permuted *autograd.Tensor, offsets []int, training bool, rng *rand.Rand) *autograd.Tensor {
+	g := groupedLinear(tp, permuted, x.W1, x.LoRA1, offsets, training, rng) // [M, F]
+	u := groupedLinear(tp, permuted, x.W3, x.LoRA3, offsets, training, rng) // [M, F]
+	return groupedLinear(tp, tp.SwiGLU(g, u), x.W2, x.LoRA2, offsets, training, rng)
 }
 
-// Params returns w1, w3, w2.
+// groupedLinear maps x [M, In] by the per-expert weights w [E, Out, In] and
+// adds the adapter's term when lora is not nil: [M, Out].
+func groupedLinear(tp *autograd.Tape, x, w *autograd.Tensor, lora *LoRA, offsets []int, training bool, rng *rand.Rand) *autograd.Tensor {
+	y := tp.GroupedMatMul(x, w, offsets) // [M, Out]
+	if lora == nil {
+		return y
+	}
+	return tp.Add(y, lora.GroupedDelta(tp, x, offsets, training, rng))
+}
+
+// Params returns w1, w3, w2 (not the adapters': see Model.Adapters).
 func (x *Experts) Params() []*autograd.Tensor {
 	return []*autograd.Tensor{x.W1, x.W3, x.W2}
 }

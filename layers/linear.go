@@ -6,9 +6,11 @@ import (
 	"github.com/moetrain/moetrain/autograd"
 )
 
-// Linear is y = x · W^T without bias, W in the nn.Linear layout.
+// Linear is y = x · W^T without bias, W in the nn.Linear layout, plus its
+// LoRA adapter's term when one is attached (AttachLoRA).
 type Linear struct {
-	W *autograd.Tensor // [Out, In]
+	W    *autograd.Tensor // [Out, In]
+	LoRA *LoRA            // nil unless adapted
 }
 
 // NewLinear returns a Linear with N(0, std²) weights.
@@ -16,12 +18,21 @@ func NewLinear(dt autograd.DType, name string, in, out int, std float64, rng *ra
 	return &Linear{W: newNormalParam(dt, name+".weight", rng, std, out, in)}
 }
 
-// Forward maps x [N, In] to [N, Out].
+// Forward maps x [N, In] to [N, Out], as in evaluation (no adapter dropout).
 func (l *Linear) Forward(tp *autograd.Tape, x *autograd.Tensor) *autograd.Tensor {
-	return tp.MatMul(x, l.W, false, true)
+	return l.forward(tp, x, false, nil)
 }
 
-// Params returns the weight.
+// forward is Forward with the adapter's dropout on in training.
+func (l *Linear) forward(tp *autograd.Tape, x *autograd.Tensor, training bool, rng *rand.Rand) *autograd.Tensor {
+	y := tp.MatMul(x, l.W, false, true) // [N, Out]
+	if l.LoRA == nil {
+		return y
+	}
+	return tp.Add(y, l.LoRA.Delta(tp, x, training, rng))
+}
+
+// Params returns the weight (not the adapter's: see Model.Adapters).
 func (l *Linear) Params() []*autograd.Tensor { return []*autograd.Tensor{l.W} }
 
 // Embedding maps token ids to rows of a table.

@@ -23,10 +23,11 @@ func NewMLP(dt autograd.DType, name string, d, f int, std, outStd float64, rng *
 	}
 }
 
-// Forward maps x [N, D] to [N, D].
-func (m *MLP) Forward(tp *autograd.Tape, x *autograd.Tensor) *autograd.Tensor {
-	h := tp.SwiGLU(m.W1.Forward(tp, x), m.W3.Forward(tp, x)) // [N, F]
-	return m.W2.Forward(tp, h)
+// Forward maps x [N, D] to [N, D]. training turns adapter dropout on, with
+// randomness from rng.
+func (m *MLP) Forward(tp *autograd.Tape, x *autograd.Tensor, training bool, rng *rand.Rand) *autograd.Tensor {
+	h := tp.SwiGLU(m.W1.forward(tp, x, training, rng), m.W3.forward(tp, x, training, rng)) // [N, F]
+	return m.W2.forward(tp, h, training, rng)
 }
 
 // Params returns w1, w3, w2.

@@ -45,6 +45,7 @@ type Model struct {
 	Norm   *RMSNorm
 	Head   *Linear // nil when tied to Embed
 	params []*autograd.Tensor
+	lora   *loraState // attached adapters (AttachLoRA); nil without
 }
 
 // New builds a model with seeded, reproducible initialisation: weights

@@ -50,11 +50,11 @@ func NewMoE(dt autograd.DType, name string, cfg MoEConfig, std, outStd float64, 
 // needs for the auxiliary losses and routing statistics.
 func (m *MoE) Forward(tp *autograd.Tape, x *autograd.Tensor, training bool, rng *rand.Rand) (*autograd.Tensor, *router.Routing) {
 	rt := m.Router.Route(tp, x, training, rng)
-	permuted, plan := m.Dispatcher.Dispatch(tp, x, rt)     // [M, D]
-	out := m.Experts.Forward(tp, permuted, plan.Offsets()) // [M, D]
-	y := m.Dispatcher.Combine(tp, out, plan)               // [N, D]
+	permuted, plan := m.Dispatcher.Dispatch(tp, x, rt)                    // [M, D]
+	out := m.Experts.Forward(tp, permuted, plan.Offsets(), training, rng) // [M, D]
+	y := m.Dispatcher.Combine(tp, out, plan)                              // [N, D]
 	if m.Shared != nil {
-		y = tp.Add(y, m.Shared.Forward(tp, x))
+		y = tp.Add(y, m.Shared.Forward(tp, x, training, rng))
 	}
 	return y, rt
 }

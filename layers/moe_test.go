@@ -166,7 +166,7 @@ func TestMoEIdentities(t *testing.T) {
 			x := autograd.RandN(rand.New(rand.NewPCG(1, 7)), 1, 13, 8)
 			tp := autograd.NewNoGradTape()
 			y, _ := m.Forward(tp, x, false, nil)
-			want := mlp.Forward(tp, x)
+			want := mlp.Forward(tp, x, false, nil)
 			for i := 0; i < y.Len(); i++ {
 				if d := math.Abs(y.At(i) - want.At(i)); d > 1e-12 {
 					t.Fatalf("element %d: MoE %v, dense %v", i, y.At(i), want.At(i))

@@ -7,7 +7,8 @@ import "github.com/moetrain/moetrain/autograd"
 // grad) collect gradients, enter the gradient norm and have optimizer state.
 // Freezing is the tensor's own flag, so a frozen weight used by an op gets
 // no gradient buffer at all: the tape records nothing for an input that does
-// not require grad.
+// not require grad. LoRA adapters (AttachLoRA) are not in Params, since a
+// base checkpoint does not hold them, but they are in Trainable.
 
 // Freeze marks every parameter whose name match accepts as frozen: it stops
 // requiring grad, and a gradient it already holds reads as zero from now on.
@@ -42,12 +43,13 @@ func (m *Model) Unfreeze(match func(name string) bool) int {
 	return n
 }
 
-// Trainable returns the parameters that require grad, in Params order: the
-// list to give the optimizer, gradient clipping and ZeroGrad. It is a new
-// slice on every call.
+// Trainable returns the parameters that require grad, in Params order,
+// followed by the LoRA adapters (Adapters) when attached: the list to give
+// the optimizer, gradient clipping and ZeroGrad. It is a new slice on every
+// call.
 func (m *Model) Trainable() []*autograd.Tensor {
 	out := make([]*autograd.Tensor, 0, len(m.params))
-	for _, p := range m.params {
+	for _, p := range append(m.params[:len(m.params):len(m.params)], m.Adapters()...) {
 		if p.RequiresGrad() {
 			out = append(out, p)
 		}
@@ -55,13 +57,12 @@ func (m *Model) Trainable() []*autograd.Tensor {
 	return out
 }
 
-// NumTrainable returns the number of trainable parameter elements.
+// NumTrainable returns the number of trainable parameter elements, adapters
+// included.
 func (m *Model) NumTrainable() int {
 	n := 0
-	for _, p := range m.params {
-		if p.RequiresGrad() {
-			n += p.Len()
-		}
+	for _, p := range m.Trainable() {
+		n += p.Len()
 	}
 	return n
 }

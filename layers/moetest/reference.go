@@ -37,7 +37,7 @@ func Reference(tp *autograd.Tape, m *layers.MoE, x *autograd.Tensor, rt *router.
 	}
 	out := tp.Concat(0, rows...) // [N, D]
 	if m.Shared != nil {
-		out = tp.Add(out, m.Shared.Forward(tp, x))
+		out = tp.Add(out, m.Shared.Forward(tp, x, false, nil))
 	}
 	return out
 }
