@@ -4,14 +4,19 @@ package data
 //   - the i > 0 condition dropped in packedPart.add (a document's first token
 //     trained as the continuation of the one before): TestPackHandWorked,
 //     TestPackMasksNeverCrossDocuments
-//   - the prompt marked trained in EncodeRecord: TestPackHandWorked, TestLoadFinetuneCounts
-//   - no end-of-text token appended by EncodeRecord: TestPackHandWorked
+//   - the prompt marked trained in EncodeRecord: TestPackHandWorked, TestPackSplitsWholeDocuments,
+//     TestLoadFinetuneCounts
+//   - no end-of-text token appended by EncodeRecord: TestPackHandWorked, TestLoadFinetuneCounts
+//     and the sampler tests
 //   - the stream not padded to whole windows (tail dropped): TestPackHandWorked,
-//     TestPackMasksNeverCrossDocuments (trained count)
-//   - labels copied from tokens[start+1:] in copyWindow: TestPackHandWorked
+//     TestPackMasksNeverCrossDocuments (trained count), TestPackTruncateAndSplit, TestLoadFinetuneCounts
+//   - targets copied from the tokens, not the labels, in copyWindow: TestPackHandWorked,
+//     TestPackMasksNeverCrossDocuments, TestPackTruncateAndSplit, TestLoadFinetuneCounts
 //   - truncation keeping T tokens instead of T+1: TestPackTruncateAndSplit
-//   - ceil replaced by floor in the split: TestPackSplitsWholeDocuments
+//   - ceil replaced by floor in the split: TestPackSplitsWholeDocuments, TestLoadFinetuneCounts
 //   - LoadFinetune not setting Pad to the end of text: TestLoadFinetuneCounts (padding id)
+//   - ByteEndOfText 0 instead of 0xFF (a byte valid UTF-8 holds): TestByteEndOfTextLeavesTextAlone,
+//     TestPackHandWorked
 
 import (
 	"fmt"

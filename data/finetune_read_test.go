@@ -4,10 +4,11 @@ package data
 //   - detectFinetuneFormat checks text before prompt/completion: TestFinetuneDetectsFormat
 //   - the input section dropped from AlpacaPrompt: TestAlpacaTemplate
 //   - the utf8.Valid check of a JSONL line removed: TestFinetuneErrorsNameFileAndLine (invalid UTF-8)
-//   - the line-length check in readLine removed: TestFinetuneErrorsNameFileAndLine (over-long line)
-//     and TestFinetuneLongLineIsRefusedEarly
+//   - the line-length check in readLine removed: TestFinetuneErrorsNameFileAndLine (over-long line),
+//     TestFinetuneLongLineIsRefusedEarly, TestFinetuneLineAtTheLimit
 //   - the empty-completion check removed: TestFinetuneErrorsNameFileAndLine (empty completion)
-//   - fr.line not advanced for blank lines: TestFinetuneErrorsNameFileAndLine (line numbers)
+//   - fr.line not advanced for a line ending in a newline: TestFinetuneDetectsFormat,
+//     TestFinetuneErrorsNameFileAndLine (line numbers)
 //   - a plain text file read as JSONL when it starts with a letter: TestFinetunePlainText
 
 import (

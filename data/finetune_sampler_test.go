@@ -5,7 +5,7 @@ package data
 //   - the epoch not mixed into the shuffle seed: TestFinetuneSamplerEpochs
 //   - rank's block taken at row i instead of i - rank*batch: TestFinetuneSamplerRanks
 //   - Restore keeping the old position (st not assigned): TestFinetuneSamplerResumesExactly
-//   - FinetuneEval reading train windows: TestFinetuneEvalWindows
+//   - FinetuneEval reading train windows: TestFinetuneEvalWindows, TestPackSplitsWholeDocuments
 
 import (
 	"fmt"

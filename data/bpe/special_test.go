@@ -1,5 +1,8 @@
 package bpe
 
+// Mutations tried on special.go, and the test that failed:
+//   - the vocabulary not searched after added_tokens: TestEndOfTextFromVocabulary
+
 import (
 	"strings"
 	"testing"
