@@ -3,8 +3,6 @@ package data
 import (
 	"encoding/json"
 	"fmt"
-
-	"github.com/moetrain/moetrain/data/internal/rng"
 )
 
 // FinetuneSampler draws training batches of a FinetuneSet the way Sampler does
@@ -13,11 +11,9 @@ import (
 // world > 1 ranks each Next consumes B windows per rank, rank r taking the r-th
 // block of B. Its state is a SamplerState. It is not safe for concurrent use.
 type FinetuneSampler struct {
-	s           *FinetuneSet
-	rank, world int
-	st          SamplerState
-	perm        []int32 // window order of st.Epoch
-	permEpoch   int     // epoch perm was made for; -1 for none
+	s     *FinetuneSet
+	order windowOrder
+	rows  []int // [B] windows of the current batch, reused
 }
 
 // NewSampler returns the single-process sampler over s's training windows.
@@ -29,33 +25,23 @@ func (s *FinetuneSet) NewSampler(seed uint64) *FinetuneSampler {
 // NewRankSampler returns rank's sampler of a data-parallel group of world ranks
 // that share seed. It fails unless 0 <= rank < world.
 func (s *FinetuneSet) NewRankSampler(seed uint64, rank, world int) (*FinetuneSampler, error) {
-	if world < 1 || rank < 0 || rank >= world {
-		return nil, fmt.Errorf("data: rank %d of world %d", rank, world)
+	o, err := newWindowOrder(seed, s.TrainWindows(), rank, world)
+	if err != nil {
+		return nil, err
 	}
-	return &FinetuneSampler{
-		s: s, rank: rank, world: world, permEpoch: -1,
-		st: SamplerState{Seed: seed, Windows: s.TrainWindows()},
-	}, nil
+	return &FinetuneSampler{s: s, order: o}, nil
 }
 
 // State returns the sampler's position.
-func (fs *FinetuneSampler) State() SamplerState { return fs.st }
+func (fs *FinetuneSampler) State() SamplerState { return fs.order.st }
 
 // Epoch returns the number of completed epochs.
-func (fs *FinetuneSampler) Epoch() int { return fs.st.Epoch }
+func (fs *FinetuneSampler) Epoch() int { return fs.order.st.Epoch }
 
 // Restore moves the sampler to st. It fails if st was taken on a set with a
 // different number of training windows or is out of range.
 func (fs *FinetuneSampler) Restore(st SamplerState) error {
-	if st.Windows != fs.s.TrainWindows() {
-		return fmt.Errorf("data: sampler state is for %d training windows, this fine-tuning set has %d (different data, split, sequence length or truncation)",
-			st.Windows, fs.s.TrainWindows())
-	}
-	if st.Epoch < 0 || st.Position < 0 || st.Position >= st.Windows {
-		return fmt.Errorf("data: sampler state epoch %d position %d is out of range", st.Epoch, st.Position)
-	}
-	fs.st = st
-	return nil
+	return fs.order.restore(st, "fine-tuning set (different data, split, sequence length or truncation)")
 }
 
 // Next returns the next batch of B windows for this rank: inputs and targets,
@@ -78,28 +64,10 @@ func (fs *FinetuneSampler) Fill(inputs, targets []int32) {
 	if len(inputs) != len(targets) || len(inputs) == 0 || len(inputs)%T != 0 {
 		panic(fmt.Sprintf("data: FinetuneSampler.Fill with %d inputs and %d targets for T = %d", len(inputs), len(targets), T))
 	}
-	batch := len(inputs) / T
-	for i := range batch * fs.world {
-		w := fs.window()
-		if row := i - fs.rank*batch; row >= 0 && row < batch {
-			fs.s.train.copyWindow(w, T, inputs[row*T:(row+1)*T], targets[row*T:(row+1)*T])
-		}
+	fs.rows = fs.order.rows(len(inputs)/T, fs.rows[:0])
+	for row, w := range fs.rows {
+		fs.s.train.copyWindow(w, T, inputs[row*T:(row+1)*T], targets[row*T:(row+1)*T])
 	}
-}
-
-// window returns the next window index and advances the state.
-func (fs *FinetuneSampler) window() int {
-	if fs.permEpoch != fs.st.Epoch {
-		fs.perm = shuffled(fs.st.Windows, rng.Mix(fs.st.Seed, uint64(fs.st.Epoch)))
-		fs.permEpoch = fs.st.Epoch
-	}
-	w := int(fs.perm[fs.st.Position])
-	fs.st.Position++
-	if fs.st.Position == fs.st.Windows {
-		fs.st.Epoch++
-		fs.st.Position = 0
-	}
-	return w
 }
 
 // FinetuneBatches yields batches of B windows from a FinetuneSampler, with its

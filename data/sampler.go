@@ -1,10 +1,6 @@
 package data
 
-import (
-	"fmt"
-
-	"github.com/moetrain/moetrain/data/internal/rng"
-)
+import "fmt"
 
 // SamplerState is where a Sampler stands; save it with a checkpoint and Restore it
 // to continue with exactly the batches that would have come next.
@@ -21,11 +17,9 @@ type SamplerState struct {
 // through the same order and each Next consumes B windows per rank; rank r takes
 // the r-th block of B. A Sampler is not safe for concurrent use.
 type Sampler struct {
-	d           *Dataset
-	rank, world int
-	st          SamplerState
-	perm        []int32 // window order of st.Epoch
-	permEpoch   int     // epoch perm was made for; -1 for none
+	d     *Dataset
+	order windowOrder
+	rows  []int // [B] windows of the current batch, reused
 }
 
 // NewSampler returns the single-process sampler over d's training windows.
@@ -37,33 +31,23 @@ func (d *Dataset) NewSampler(seed uint64) *Sampler {
 // NewRankSampler returns rank's sampler of a data-parallel group of world ranks
 // that share seed. It fails unless 0 <= rank < world.
 func (d *Dataset) NewRankSampler(seed uint64, rank, world int) (*Sampler, error) {
-	if world < 1 || rank < 0 || rank >= world {
-		return nil, fmt.Errorf("data: rank %d of world %d", rank, world)
+	o, err := newWindowOrder(seed, d.TrainWindows(), rank, world)
+	if err != nil {
+		return nil, err
 	}
-	return &Sampler{
-		d: d, rank: rank, world: world, permEpoch: -1,
-		st: SamplerState{Seed: seed, Windows: d.TrainWindows()},
-	}, nil
+	return &Sampler{d: d, order: o}, nil
 }
 
 // State returns the sampler's position.
-func (s *Sampler) State() SamplerState { return s.st }
+func (s *Sampler) State() SamplerState { return s.order.st }
 
 // Epoch returns the number of completed epochs.
-func (s *Sampler) Epoch() int { return s.st.Epoch }
+func (s *Sampler) Epoch() int { return s.order.st.Epoch }
 
 // Restore moves the sampler to st. It fails if st was taken on a dataset with a
 // different number of training windows or is out of range.
 func (s *Sampler) Restore(st SamplerState) error {
-	if st.Windows != s.d.TrainWindows() {
-		return fmt.Errorf("data: sampler state is for %d training windows, this dataset has %d (different data, split or sequence length)",
-			st.Windows, s.d.TrainWindows())
-	}
-	if st.Epoch < 0 || st.Position < 0 || st.Position >= st.Windows {
-		return fmt.Errorf("data: sampler state epoch %d position %d is out of range", st.Epoch, st.Position)
-	}
-	s.st = st
-	return nil
+	return s.order.restore(st, "dataset (different data, split or sequence length)")
 }
 
 // Next returns the next batch of B windows for this rank: inputs and targets, each
@@ -85,36 +69,8 @@ func (s *Sampler) Fill(inputs, targets []int32) {
 	if len(inputs) != len(targets) || len(inputs) == 0 || len(inputs)%T != 0 {
 		panic(fmt.Sprintf("data: Sampler.Fill with %d inputs and %d targets for T = %d", len(inputs), len(targets), T))
 	}
-	batch := len(inputs) / T
-	for i := range batch * s.world {
-		w := s.window()
-		if row := i - s.rank*batch; row >= 0 && row < batch {
-			s.d.copyWindow(s.d.trainStarts[w], inputs[row*T:(row+1)*T], targets[row*T:(row+1)*T])
-		}
+	s.rows = s.order.rows(len(inputs)/T, s.rows[:0])
+	for row, w := range s.rows {
+		s.d.copyWindow(s.d.trainStarts[w], inputs[row*T:(row+1)*T], targets[row*T:(row+1)*T])
 	}
-}
-
-// window returns the next window index and advances the state.
-func (s *Sampler) window() int {
-	if s.permEpoch != s.st.Epoch {
-		s.perm = shuffled(s.st.Windows, rng.Mix(s.st.Seed, uint64(s.st.Epoch)))
-		s.permEpoch = s.st.Epoch
-	}
-	w := int(s.perm[s.st.Position])
-	s.st.Position++
-	if s.st.Position == s.st.Windows {
-		s.st.Epoch++
-		s.st.Position = 0
-	}
-	return w
-}
-
-// shuffled returns a permutation of [0, n) drawn from seed.
-func shuffled(n int, seed uint64) []int32 {
-	p := make([]int32, n)
-	for i := range p {
-		p[i] = int32(i)
-	}
-	rng.New(seed).Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
-	return p
 }
