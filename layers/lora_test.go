@@ -17,25 +17,32 @@ import (
 //     TestLoRAMergeEqualsAdapted.
 //   - groupedLinear dropping the expert adapter's term: TestLoRAGradients,
 //     TestLoRAEveryExpertAdapted.
-//   - the router's adapter never set (attach a no-op for gate):
-//     TestLoRAGradients (the gate adapter gets no gradient).
-//   - Delta's Scale dropped: TestLoRAMergeEqualsAdapted.
+//   - the router's adapter never set: TestLoRAGradients (the gate adapter
+//     gets no gradient), TestLoRAMergeEqualsAdapted.
+//   - Delta's or GroupedDelta's Scale dropped: TestLoRAMergeEqualsAdapted.
 //   - Scale ignoring RSLoRA: TestLoRAScaleAndInit.
 //   - the Kaiming bound 1/In instead of 1/sqrt(In): TestLoRAScaleAndInit.
 //   - gaussian std 1/sqrt(R) instead of 1/R: TestLoRAScaleAndInit.
-//   - B drawn like A instead of zero: TestLoRAStepZeroIsBase.
-//   - AttachLoRA not freezing the base: TestLoRATrainsOnlyAdapters.
+//   - B drawn like A instead of zero: TestLoRAStepZeroIsBase,
+//     TestLoRAScaleAndInit.
+//   - AttachLoRA not freezing the base: TestLoRATrainsOnlyAdapters,
+//     TestLoRAUnnamedStayFrozen, TestLoRAGradients.
 //   - Trainable leaving the adapters out: TestLoRATrainsOnlyAdapters.
 //   - dropout applied in eval too: TestLoRADropoutTrainingOnly.
 //   - dropout never applied: TestLoRADropoutTrainingOnly.
+//   - training/rng not passed on by Block (to attention, to the dense MLP),
+//     by MoE (to the experts, to the shared experts), by Attention to o_proj
+//     or by MLP to w3: TestLoRADropoutTrainingOnly.
 //   - mergeLoRA indexing B as [R, Out]: TestLoRAMergeEqualsAdapted.
 //   - MergeLoRA not removing the adapters: TestLoRAMergeEqualsAdapted.
 //   - MergeLoRA not restoring trainability: TestLoRAMergeEqualsAdapted.
 //   - the unmatched-target check removed: TestLoRATargetMatchingNothing.
 //   - the second-attach check removed: TestLoRAAttachTwiceRefused.
-//   - shared experts skipped by loraSites: TestLoRAParamCount.
-//   - SetAdapters not checking shapes, or copying before checking:
-//     TestSetAdapters.
+//   - shared experts skipped by loraSites: TestLoRAParamCount,
+//     TestLoRAGradients.
+//   - SetAdapters not checking shapes, letting unknown names through,
+//     copying before checking or copying the wrong element: TestSetAdapters.
+//   - MergeLoRA making every parameter trainable: TestMergeKeepsFrozenBase.
 //   - each Validate check removed in turn: TestLoRAConfigValidate.
 //   - the report counting one per expert stack: TestLoRAEveryExpertAdapted.
 
@@ -501,8 +508,33 @@ func TestLoRADropoutTrainingOnly(t *testing.T) {
 	if !slices.Equal(eval, logits(noDrop, ForwardOptions{Training: true, RNG: rand.New(rand.NewPCG(1, 1))})) {
 		t.Fatal("training without dropout differs from eval")
 	}
-	if slices.Equal(eval, logits(m, ForwardOptions{Training: true, RNG: rand.New(rand.NewPCG(1, 1))})) {
-		t.Fatal("adapter dropout did not change the training forward")
+	// Each target's own dropout reaches its adapter in training, the MLP
+	// targets' both in dense MLPs and in shared experts.
+	dense := tinyConfig()
+	dense.MoELayers = nil
+	shared := moeConfig()
+	shared.SharedExperts = 1
+	for ci, c := range []Config{dense, shared} {
+		tried := 0
+		for _, target := range LoRATargets() {
+			mc, err := New(c, autograd.Float64, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			one := cfg
+			one.Targets = []string{target}
+			if _, err := mc.AttachLoRA(one, 1); err != nil {
+				continue // a target this model lacks
+			}
+			tried++
+			fillB(mc, 0.3)
+			if slices.Equal(logits(mc, ForwardOptions{}), logits(mc, ForwardOptions{Training: true, RNG: rand.New(rand.NewPCG(1, 1))})) {
+				t.Errorf("%s (MoE layers %v): adapter dropout did not change the training forward", target, c.MoELayers)
+			}
+		}
+		if want := []int{7, 11}[ci]; tried != want {
+			t.Errorf("MoE layers %v: %d targets attached, want %d", c.MoELayers, tried, want)
+		}
 	}
 }
 
