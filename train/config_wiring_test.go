@@ -19,6 +19,8 @@ package train
 //   - the trainer writes the warmup note twice: TestConfigWiringRun (the note is counted in the log).
 //   - the checkpoint pruning ignores train.keep_last, or evaluation ignores train.eval_batches:
 //     TestConfigWiringRun.
+//   - an upcycle.* entry whose --set leaves the upcycle settings as they were: TestConfigWiringModel;
+//     what each upcycle key does to the conversion is followed by train/upcycle's TestConfigWiringUpcycle.
 //   - configs' Validate loses its pre_softmax rule: TestConfigValidBuilds (the router refuses a
 //     configuration Validate passed). Its normalize rule, which no builder enforces, is caught by
 //     configs' TestValidateRules.

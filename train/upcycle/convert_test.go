@@ -3,7 +3,31 @@ package upcycle
 // Upcycling preserves the dense function, and each method and option builds the experts it says.
 //
 // Mutations tried, and the test that catches each:
-//   - MUTATIONS
+//   - sqrt(G) split into three cube roots over w1, w3 and w2 (Megatron's form), or put on w1 instead
+//     of w3: TestConvertPreservesFunction (granular logits off by ~1), TestConvertExpertLayout.
+//   - one router row per expert instead of per copy: TestConvertPreservesFunction, TestConvertExpertLayout.
+//   - every expert holding shard 0: TestConvertPreservesFunction, TestConvertExpertLayout, TestCarryOptimizer.
+//   - w2 of the routed experts, or of the shared expert, not halved: TestConvertPreservesFunction,
+//     TestConvertSharedExpert (and TestBTXMixesSources for the routed one).
+//   - the shared w1 not the dense w1: TestConvertPreservesFunction, TestConvertSharedExpert,
+//     TestBTXMixesSources, TestConfigWiringUpcycle.
+//   - upcycle.noise_std ignored: TestConvertSharedExpert, TestConfigWiringUpcycle; noise added to the
+//     moments too: TestCarryOptimizer.
+//   - upcycle.router_init_std ignored (0.02 always): TestConvertExpertLayout, TestConfigWiringUpcycle.
+//   - drop: one neuron set for every expert, ceil instead of round for the count, mean-0 or init_std
+//     draws, rows of w2 dropped instead of columns: TestConvertDrop; dropped neurons' moments not
+//     zero: TestCarryOptimizerDrop.
+//   - btx: experts interleaved (e mod S) instead of in blocks, or the first source's weights instead
+//     of the average: TestBTXMixesSources.
+//   - kept MoE layers losing their expert bias: TestAllowMoESource.
+//   - a missing moment read as the weight instead of zero: TestCarryOptimizerOff; moments carried
+//     without upcycle.carry_optimizer: TestCarryOptimizerOff, TestConfigWiringUpcycle.
+//   - an MoE source accepted without upcycle.allow_moe_source, model.ffn_hidden_size never compared,
+//     shared experts accepted without upcycle.shared_expert, btx with E not a multiple of S, and no
+//     target validation at all: TestConvertRefuses.
+//   - ActiveParams leaving out one expert too many: TestParamCounts.
+//   - an upcycle.* key without a check here: TestConfigWiringUpcycle; without a wiring entry, or with
+//     one whose --set leaves the upcycle settings as they were: train's TestConfigWiringModel.
 
 import (
 	"fmt"
@@ -82,6 +106,12 @@ func TestConvertLayers(t *testing.T) {
 	}
 	if got := res.Model.Params()[0].DType(); got != autograd.Float32 {
 		t.Errorf("dtype %v, want float32", got)
+	}
+	// Without a dense layer left, the target's model.ffn_hidden_size is unused and need not match.
+	all := mustConvert(t, moeTarget(t, "model.n_layers=4", "moe.num_experts=4", "moe.top_k=2", "moe.expert_ffn_hidden_size=32",
+		"model.ffn_hidden_size=0"), src)
+	if !slices.Equal(all.Converted, []int{0, 1, 2, 3}) {
+		t.Errorf("every layer MoE: Converted = %v", all.Converted)
 	}
 }
 

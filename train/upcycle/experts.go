@@ -69,17 +69,11 @@ func readFFN(ps pass, s int, mlp *layers.MLP) (ffn, error) {
 }
 
 // router writes the router of an upcycled layer: one row per copy of the FFN, drawn from
-// N(0, router_init_std²) and shared by the copy's G experts, so that they score alike. The router's
-// other parameters (the noisy_topk noise weight) keep their zero start. Moments are all zero.
+// N(0, router_init_std²) and shared by the copy's G experts, so that they score alike; its moments
+// are zero. The router's other parameters (the noisy_topk noise weight) keep the zero start the
+// model and the moments are built with.
 func (b *builder) router(ps pass, i int, moe *layers.MoE) {
-	params := moe.Router.Params()
-	for _, p := range params[1:] {
-		out := ps.out(p)
-		for k := range out.Len() {
-			out.Set(k, 0)
-		}
-	}
-	gate := ps.out(params[0]) // [E, D]
+	gate := ps.out(moe.Router.Params()[0]) // [E, D]
 	ne, d := gate.Dim(0), gate.Dim(1)
 	row := make([]float64, d) // [D]
 	rng := b.rng(streamRouter, i)
