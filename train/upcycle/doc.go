@@ -24,19 +24,19 @@
 // upcycle.noise_std > 0, N(0, noise_std²) is added to every routed expert weight after the copy
 // (never to the shared expert); dropped neurons are drawn after the noise and carry none.
 //
-// Function preservation. With renormalised top-k routing (moe.router.normalize, no capacity limit,
-// no jitter in evaluation), no noise and no drop, the upcycled model computes the dense model's
-// function exactly: the K chosen experts' weights sum to one and every expert of copy is the dense
-// FFN, so their weighted sum is the FFN's output whatever the router chose. For granular, the G
-// experts of one copy have equal scores, so top-k with K a multiple of G takes whole copies; each
-// shard gets weight p_c/(G·Σp) and, with w3 and w2 both times sqrt(G), contributes G times its share
-// of the FFN's hidden units, so the K experts sum to the FFN's output. The scale must fall on w3 and
-// w2 and not on w1: silu(a·z) ≠ a·silu(z), so Megatron-Core's split of sqrt(G) into three cube roots
-// (one on each of w1, w3 and w2) is exact only for an activation that is homogeneous of degree one
-// (ReLU), not for SwiGLU's SiLU gate. The shared expert adds its own copy of the FFN; halving w2 of
-// both the shared and the routed experts makes the two halves add up to the dense output (the
-// alternative, a zero shared w2, would leave the shared expert without a gradient through w1 and w3
-// at the start).
+// Function preservation. With renormalised top-k routing (moe.router.normalize, or a router whose K
+// weights always sum to one, and moe.capacity_factor 0), no noise and no drop, the upcycled model
+// computes the dense model's function exactly. With copy, the K chosen experts' weights sum to one
+// and every expert is the dense FFN, so their weighted sum is the FFN's output whatever the router
+// chose. With granular, the G experts of one copy have equal scores, so top-k with K a multiple of G
+// takes whole copies; each shard gets weight p_c/(G·Σp) and, with w3 and w2 both times sqrt(G),
+// contributes G times its part of the FFN's output, so the K experts sum to the FFN's output. The
+// factor G must fall on w3 and w2, which act linearly, and not on w1: silu(a·z) ≠ a·silu(z), so
+// Megatron-Core's split of G into three cube roots, one on each of w1, w3 and w2, is exact only for
+// an activation that is homogeneous of degree one (ReLU), not for SwiGLU's SiLU gate. The shared
+// expert adds its own copy of the FFN; halving w2 of both the shared and the routed experts makes
+// the two halves add up to the dense output (the alternative, a zero shared w2, would leave the
+// shared expert without a gradient through w1 and w3 at the start).
 //
 // Optimizer moments (upcycle.carry_optimizer, when every source has AdamW moments) follow the
 // weights: each weight copied or averaged brings its moments copied or averaged, each expert gets
