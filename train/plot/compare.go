@@ -127,32 +127,9 @@ func WriteCompare(runs []CompareRun, path string, opt CompareOptions) ([]Compare
 		return nil, fmt.Errorf("plot: %s is a directory: the comparison chart is one file; give its name, such as %s",
 			path, filepath.Join(path, "compare.png"))
 	}
-	p := newPlot(compareTitle(metrics), "nats / token")
-	p.X.Label.Text = "tokens seen"
-	p.X.Tick.Marker = tokenTicks{}
-	sums := make([]CompareSummary, len(runs))
-	for i, run := range runs {
-		if run.Offset < 0 {
-			return nil, fmt.Errorf("plot: run %s: token offset %d is negative: give 0 or more", runName(run), run.Offset)
-		}
-		recs := byStep(run.Records)
-		sums[i] = CompareSummary{Label: run.Label, FromTokens: math.MaxInt64, Tokens: math.MinInt64}
-		for j, m := range metrics {
-			xy := tokenSeries(recs, run.Offset, opt.MinTokens, m.value)
-			if len(xy) == 0 {
-				return nil, missingMetric(run, m.name, opt.MinTokens)
-			}
-			sums[i].FromTokens = min(sums[i].FromTokens, int64(xy[0].X))
-			sums[i].Tokens = max(sums[i].Tokens, int64(xy[len(xy)-1].X))
-			sums[i].Final = append(sums[i].Final, xy[len(xy)-1].Y)
-			name := run.Label
-			if len(metrics) > 1 {
-				name += " (" + m.name + ")"
-			}
-			if err := addCompareLine(p, xy, i, j, m.points, name); err != nil {
-				return nil, fmt.Errorf("plot: %s: run %s: %w", path, runName(run), err)
-			}
-		}
+	p, sums, err := comparePlot(runs, metrics, opt)
+	if err != nil {
+		return nil, fmt.Errorf("plot: %s: %w", path, err)
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -167,6 +144,42 @@ func WriteCompare(runs []CompareRun, path string, opt CompareOptions) ([]Compare
 		return nil, err
 	}
 	return sums, nil
+}
+
+// comparePlot builds the chart of WriteCompare (opt with its defaults).
+// Its errors name the run and carry no package prefix.
+func comparePlot(runs []CompareRun, metrics []compareMetric, opt CompareOptions) (*gplot.Plot, []CompareSummary, error) {
+	p := newPlot(compareTitle(metrics), "nats / token")
+	p.X.Label.Text = "tokens seen"
+	p.X.Tick.Marker = tokenTicks{}
+	sums := make([]CompareSummary, len(runs))
+	var lines []plotter.XYs
+	for i, run := range runs {
+		if run.Offset < 0 {
+			return nil, nil, fmt.Errorf("run %s: token offset %d is negative: give 0 or more", runName(run), run.Offset)
+		}
+		recs := byStep(run.Records)
+		sums[i] = CompareSummary{Label: run.Label, FromTokens: math.MaxInt64, Tokens: math.MinInt64}
+		for j, m := range metrics {
+			xy := tokenSeries(recs, run.Offset, opt.MinTokens, m.value)
+			if len(xy) == 0 {
+				return nil, nil, missingMetric(run, m.name, opt.MinTokens)
+			}
+			sums[i].FromTokens = min(sums[i].FromTokens, int64(xy[0].X))
+			sums[i].Tokens = max(sums[i].Tokens, int64(xy[len(xy)-1].X))
+			sums[i].Final = append(sums[i].Final, xy[len(xy)-1].Y)
+			name := run.Label
+			if len(metrics) > 1 {
+				name += " (" + m.name + ")"
+			}
+			if err := addCompareLine(p, xy, i, j, m.points, name); err != nil {
+				return nil, nil, fmt.Errorf("run %s: %w", runName(run), err)
+			}
+			lines = append(lines, xy)
+		}
+	}
+	placeLegend(p, lines, len(lines), opt.Height)
+	return p, sums, nil
 }
 
 // compareTitle names what the chart shows.
@@ -245,14 +258,14 @@ func compareColor(i int) color.Color { return comparePalette[i%len(comparePalett
 // minTokens or later.
 func missingMetric(run CompareRun, metric string, minTokens int64) error {
 	if minTokens > 0 {
-		return fmt.Errorf("plot: run %s has no finite %s at or past %d tokens (its offset is %d): lower the minimum, or leave the run out",
+		return fmt.Errorf("run %s has no finite %s at or past %d tokens (its offset is %d): lower the minimum, or leave the run out",
 			runName(run), metric, minTokens, run.Offset)
 	}
 	if metric == MetricValLoss {
-		return fmt.Errorf("plot: run %s has no val_loss in its %d records: it never evaluated; train it with train.eval_every at most train.steps (and data with a validation split), or compare a training metric (%s)",
+		return fmt.Errorf("run %s has no val_loss in its %d records: it never evaluated; train it with train.eval_every at most train.steps (and data with a validation split), or compare a training metric (%s)",
 			runName(run), len(run.Records), MetricLMLoss)
 	}
-	return fmt.Errorf("plot: run %s has no finite %s in its %d records: train it until it logs a step", runName(run), metric, len(run.Records))
+	return fmt.Errorf("run %s has no finite %s in its %d records: train it until it logs a step", runName(run), metric, len(run.Records))
 }
 
 // runName names a run in messages: its label and, when it differs, its directory.
