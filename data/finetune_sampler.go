@@ -11,9 +11,8 @@ import (
 // world > 1 ranks each Next consumes B windows per rank, rank r taking the r-th
 // block of B. Its state is a SamplerState. It is not safe for concurrent use.
 type FinetuneSampler struct {
-	s     *FinetuneSet
-	order windowOrder
-	rows  []int // [B] windows of the current batch, reused
+	batchSampler
+	s *FinetuneSet
 }
 
 // NewSampler returns the single-process sampler over s's training windows.
@@ -23,51 +22,18 @@ func (s *FinetuneSet) NewSampler(seed uint64) *FinetuneSampler {
 }
 
 // NewRankSampler returns rank's sampler of a data-parallel group of world ranks
-// that share seed. It fails unless 0 <= rank < world.
+// that share seed. It fails unless 0 <= rank < world. Its batches' targets are
+// IgnoreTarget where the loss skips.
 func (s *FinetuneSet) NewRankSampler(seed uint64, rank, world int) (*FinetuneSampler, error) {
 	o, err := newWindowOrder(seed, s.TrainWindows(), rank, world)
 	if err != nil {
 		return nil, err
 	}
-	return &FinetuneSampler{s: s, order: o}, nil
-}
-
-// State returns the sampler's position.
-func (fs *FinetuneSampler) State() SamplerState { return fs.order.st }
-
-// Epoch returns the number of completed epochs.
-func (fs *FinetuneSampler) Epoch() int { return fs.order.st.Epoch }
-
-// Restore moves the sampler to st. It fails if st was taken on a set with a
-// different number of training windows or is out of range.
-func (fs *FinetuneSampler) Restore(st SamplerState) error {
-	return fs.order.restore(st, "fine-tuning set (different data, split, sequence length or truncation)")
-}
-
-// Next returns the next batch of B windows for this rank: inputs and targets,
-// each [B, T] flattened row-major, targets IgnoreTarget where the loss skips.
-// It panics if batch < 1.
-func (fs *FinetuneSampler) Next(batch int) (inputs, targets []int32) {
-	if batch < 1 {
-		panic(fmt.Sprintf("data: FinetuneSampler.Next with batch %d", batch))
-	}
-	T := fs.s.seqLen
-	inputs, targets = make([]int32, batch*T), make([]int32, batch*T)
-	fs.Fill(inputs, targets)
-	return inputs, targets
-}
-
-// Fill is Next writing into caller-owned inputs and targets ([B, T] each, B =
-// len(inputs)/T). It panics if the lengths differ or are not a positive multiple of T.
-func (fs *FinetuneSampler) Fill(inputs, targets []int32) {
-	T := fs.s.seqLen
-	if len(inputs) != len(targets) || len(inputs) == 0 || len(inputs)%T != 0 {
-		panic(fmt.Sprintf("data: FinetuneSampler.Fill with %d inputs and %d targets for T = %d", len(inputs), len(targets), T))
-	}
-	fs.rows = fs.order.rows(len(inputs)/T, fs.rows[:0])
-	for row, w := range fs.rows {
-		fs.s.train.copyWindow(w, T, inputs[row*T:(row+1)*T], targets[row*T:(row+1)*T])
-	}
+	fs := &FinetuneSampler{s: s}
+	fs.batchSampler = batchSampler{order: o, seqLen: s.seqLen,
+		what:       "fine-tuning set (different data, split, sequence length or truncation)",
+		copyWindow: func(w int, inputs, targets []int32) { s.train.copyWindow(w, s.seqLen, inputs, targets) }}
+	return fs, nil
 }
 
 // FinetuneBatches yields batches of B windows from a FinetuneSampler, with its

@@ -77,3 +77,49 @@ func shuffled(n int, seed uint64) []int32 {
 	rng.New(seed).Shuffle(n, func(i, j int) { p[i], p[j] = p[j], p[i] })
 	return p
 }
+
+// batchSampler is what Sampler and FinetuneSampler share: a windowOrder and
+// the batches drawn from it. copyWindow writes window w's T inputs and
+// targets; what names the set for errors.
+type batchSampler struct {
+	order      windowOrder
+	seqLen     int
+	copyWindow func(w int, inputs, targets []int32)
+	what       string // the set's kind and what tells two apart, for Restore's error
+	rows       []int  // [B] windows of the current batch, reused
+}
+
+// State returns the sampler's position.
+func (b *batchSampler) State() SamplerState { return b.order.st }
+
+// Epoch returns the number of completed epochs.
+func (b *batchSampler) Epoch() int { return b.order.st.Epoch }
+
+// Restore moves the sampler to st. It fails if st was taken on a set with a
+// different number of training windows or is out of range.
+func (b *batchSampler) Restore(st SamplerState) error { return b.order.restore(st, b.what) }
+
+// Next returns the next batch of B windows for this rank: inputs and targets,
+// each [B, T] flattened row-major. It panics if batch < 1.
+func (b *batchSampler) Next(batch int) (inputs, targets []int32) {
+	if batch < 1 {
+		panic(fmt.Sprintf("data: sampler Next with batch %d", batch))
+	}
+	inputs, targets = make([]int32, batch*b.seqLen), make([]int32, batch*b.seqLen)
+	b.Fill(inputs, targets)
+	return inputs, targets
+}
+
+// Fill is Next writing into caller-owned inputs and targets ([B, T] each, B =
+// len(inputs)/T). It panics if the lengths differ or are not a positive
+// multiple of T.
+func (b *batchSampler) Fill(inputs, targets []int32) {
+	T := b.seqLen
+	if len(inputs) != len(targets) || len(inputs) == 0 || len(inputs)%T != 0 {
+		panic(fmt.Sprintf("data: sampler Fill with %d inputs and %d targets for T = %d", len(inputs), len(targets), T))
+	}
+	b.rows = b.order.rows(len(inputs)/T, b.rows[:0])
+	for row, w := range b.rows {
+		b.copyWindow(w, inputs[row*T:(row+1)*T], targets[row*T:(row+1)*T])
+	}
+}
