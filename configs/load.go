@@ -29,9 +29,14 @@ type LoadOptions struct {
 	// Flags maps keys to the values of command-line flags that the user set explicitly
 	// ("data.path" -> "corpus.txt"); values are read like Sets.
 	Flags map[string]string
+	// Base, when set, is a YAML configuration read beneath ConfigRef: the keys ConfigRef does not set
+	// keep Base's values instead of the defaults (upcycle and finetune start from the configuration
+	// saved in their source checkpoint). BaseName names it in messages ("checkpoint runs/dense").
+	Base     []byte
+	BaseName string
 }
 
-// Load builds the typed configuration from defaults, an optional preset or file, the environment,
+// Load builds the typed configuration from defaults, an optional base, an optional preset or file, the environment,
 // flags and --set overrides, layered with a fresh viper instance, and validates it.
 //
 // A file that cannot be read or is not YAML is returned as a wrapped error. Every other problem is
@@ -40,6 +45,11 @@ type LoadOptions struct {
 // the value and where it came from.
 func Load(opts LoadOptions) (*Config, error) {
 	l := newLoader()
+	if opts.Base != nil {
+		if err := l.readFile(opts.Base, opts.BaseName); err != nil {
+			return nil, err
+		}
+	}
 	if opts.ConfigRef != "" {
 		data, name, err := readConfigRef(opts.ConfigRef)
 		if err != nil {

@@ -355,3 +355,27 @@ func TestConfigRef(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadBase: the keys ConfigRef does not set keep the Base's values, ConfigRef's and --set's
+// win over it, and a problem in the Base is reported under its name.
+func TestLoadBase(t *testing.T) {
+	base := []byte("model:\n  d_model: 48\n  ffn_hidden_size: 96\ntrain:\n  steps: 7\n  lr: 0.002\n")
+	c, err := Load(LoadOptions{Base: base, BaseName: "checkpoint X", Sets: []string{"train.steps=9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Model.DModel != 48 || c.Model.FFNHiddenSize != 96 || c.Train.Steps != 9 || c.Train.LR != 0.002 {
+		t.Errorf("base under --set: d_model %d ffn %d steps %d lr %g", c.Model.DModel, c.Model.FFNHiddenSize, c.Train.Steps, c.Train.LR)
+	}
+	c, err = Load(LoadOptions{Base: base, ConfigRef: "tiny"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Model.DModel != 128 || c.Train.Steps != 300 {
+		t.Errorf("the preset does not win over the base: d_model %d steps %d", c.Model.DModel, c.Train.Steps)
+	}
+	_, err = Load(LoadOptions{Base: []byte("train:\n  stepz: 1\n"), BaseName: "checkpoint X"})
+	if err == nil || !strings.Contains(err.Error(), "checkpoint X") {
+		t.Errorf("a bad key in the base: %v", err)
+	}
+}

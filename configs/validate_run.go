@@ -7,7 +7,7 @@ import (
 
 func (v *checks) train(c *Config) {
 	t := c.Train
-	v.atLeast("train.steps", t.Steps, 1, "give the number of optimizer steps, e.g. 300")
+	v.atLeast("train.steps", t.Steps, 0, "give the number of optimizer steps, e.g. 300 (0 writes the starting model as a step-0 checkpoint)")
 	v.atLeast("train.micro_batch_size", t.MicroBatchSize, 1, "give the sequences per forward pass, e.g. 8")
 	v.atLeast("train.grad_accum_steps", t.GradAccumSteps, 1, "use 1 for no gradient accumulation")
 	v.atLeast("train.seq_len", t.SeqLen, 1, "give the tokens per training sequence, e.g. 128")

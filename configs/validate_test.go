@@ -80,7 +80,7 @@ func TestValidateRules(t *testing.T) {
 		{"expert bias with sigmoid", func(c *Config) { c.MoE.Router.Type = RouterSigmoid; c.MoE.Router.ExpertBias = true }, "", "", ""},
 		{"expert bias with noisy_topk", func(c *Config) { c.MoE.Router.Type = RouterNoisyTopK; c.MoE.Router.ExpertBias = true }, "", "", ""},
 
-		{"steps 0", func(c *Config) { c.Train.Steps = 0 }, "train.steps", "0", "at least 1"},
+		{"steps -1", func(c *Config) { c.Train.Steps = -1 }, "train.steps", "-1", "at least 0"},
 		{"micro batch 0", func(c *Config) { c.Train.MicroBatchSize = 0 }, "train.micro_batch_size", "0", "at least 1"},
 		{"grad accum 0", func(c *Config) { c.Train.GradAccumSteps = 0 }, "train.grad_accum_steps", "0", "at least 1"},
 		{"seq_len 0", func(c *Config) { c.Train.SeqLen = 0 }, "train.seq_len", "0", "at least 1"},

@@ -102,7 +102,7 @@ func TestFromYAML(t *testing.T) {
 	if !errors.As(err, &es) || len(es) != 1 || es[0].Source != "YAML input, line 3" {
 		t.Errorf("unknown key: %v", err)
 	}
-	_, err = FromYAML([]byte("train:\n  steps: 0\n"))
+	_, err = FromYAML([]byte("train:\n  steps: -1\n"))
 	if !errors.As(err, &es) || len(es) != 1 || es[0].Key != "train.steps" {
 		t.Errorf("invalid value: %v", err)
 	}

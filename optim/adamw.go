@@ -111,9 +111,9 @@ func NewAdamWOn(e *autograd.Engine, params []*autograd.Tensor, cfg AdamWConfig) 
 		}
 		seen[p.Name] = true
 		m := autograd.New(p.DType(), p.Shape()...)
-		m.Name = expAvgKey + p.Name
+		m.Name = ExpAvgKey + p.Name
 		v := autograd.New(p.DType(), p.Shape()...)
-		v.Name = expAvgSqKey + p.Name
+		v.Name = ExpAvgSqKey + p.Name
 		o.slots[i] = slot{name: p.Name, p: p, m: m, v: v, decay: !noDecay(p.Name)}
 	}
 	return o, nil

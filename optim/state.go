@@ -11,8 +11,10 @@ import (
 // State keys: exp_avg.<name> and exp_avg_sq.<name> per parameter, and the
 // step count.
 const (
-	expAvgKey   = "exp_avg."
-	expAvgSqKey = "exp_avg_sq."
+	// ExpAvgKey and ExpAvgSqKey prefix a parameter's name in the keys of
+	// its first and second moments.
+	ExpAvgKey   = "exp_avg."
+	ExpAvgSqKey = "exp_avg_sq."
 	// StepKey names the step-count entry of State: a float64 tensor of shape
 	// [1] holding a whole number.
 	StepKey = "step"

@@ -14,6 +14,10 @@ import (
 // rngKey names the training generator's state in checkpoints.
 const rngKey = "train"
 
+// optStepBaseKey names, in a checkpoint's metrics, the optimizer step count
+// the run started from (Options.OptimizerState), which the schedule skips.
+const optStepBaseKey = "optimizer_step_base"
+
 // save writes a complete checkpoint of the current step and prunes old ones.
 func (t *Trainer) save() (string, error) {
 	cfgYAML, err := t.cfg.YAML()
@@ -34,7 +38,8 @@ func (t *Trainer) save() (string, error) {
 		Config:    string(cfgYAML),
 		Sampler:   json.RawMessage(sampler),
 		RNG:       map[string][]byte{rngKey: rngState},
-		Metrics:   checkpoint.Metrics{"tokens": float64(t.tokens), "skipped_steps": float64(t.skipped)},
+		Metrics: checkpoint.Metrics{"tokens": float64(t.tokens), "skipped_steps": float64(t.skipped),
+			optStepBaseKey: float64(t.optStepBase)},
 	}
 	dir, err := checkpoint.Save(t.opts.RunDir, t.step, ck)
 	if err != nil {
@@ -74,6 +79,10 @@ func (t *Trainer) restore() error {
 	t.step, t.lastSaved, t.lastSavedDir = ck.Step, ck.Step, dir
 	t.tokens = int64(ck.Metrics["tokens"])
 	t.skipped = int(ck.Metrics["skipped_steps"])
+	t.optStepBase = int(ck.Metrics[optStepBaseKey]) // absent (0) in runs that started with a fresh optimizer
+	if t.optStepBase < 0 || t.optStepBase > t.opt.Steps() {
+		return fmt.Errorf("checkpoint %s: metrics %s = %d is outside [0, the optimizer's %d steps]; the checkpoint is corrupt", dir, optStepBaseKey, t.optStepBase, t.opt.Steps())
+	}
 	return nil
 }
 

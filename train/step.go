@@ -34,7 +34,7 @@ type StepResult struct {
 func (t *Trainer) runStep() (*StepResult, error) {
 	c := t.cfg.Train
 	accum := c.GradAccumSteps
-	res := &StepResult{LR: t.sched.At(t.opt.Steps())}
+	res := &StepResult{LR: t.sched.At(t.scheduleStep())}
 	scale := 1 / float64(accum)
 	nMoE := len(t.moeLayers)
 	if nMoE > 0 {

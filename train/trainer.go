@@ -48,6 +48,13 @@ type Options struct {
 	// (a model the caller built or loaded). Only its trainable parameters
 	// are trained: freeze (Model.Freeze) before New.
 	Model *layers.Model
+	// OptimizerState, when set, is the AdamW state a fresh run starts from
+	// (optim's State/LoadState form: exp_avg.<name>, exp_avg_sq.<name> for
+	// every trainable parameter and the step count), e.g. moments carried
+	// over from the model an upcycled one came from. Its step count drives
+	// AdamW's bias correction only: the learning-rate schedule still starts
+	// at step 0. Ignored when resuming (the checkpoint has its own).
+	OptimizerState map[string]*autograd.Tensor
 	// Engine runs the run's kernels (its cores, scratch and GEMM
 	// accounting); nil uses autograd.DefaultEngine. Ranks running as
 	// goroutines and trainers sharing a process each pass their own.
@@ -77,6 +84,7 @@ type Trainer struct {
 	skipped      int   // skipped steps so far
 	badRun       int   // consecutive skipped steps
 	lastSaved    int   // step of the newest checkpoint written or restored
+	optStepBase  int   // AdamW's step count when this run began (carried optimizer state); the schedule counts from it
 	lastSavedDir string
 }
 
@@ -128,8 +136,14 @@ func New(opts Options) (*Trainer, error) {
 	if t.sched, note = LRSchedule(c); note != "" {
 		fmt.Fprintln(opts.Log, note) // once per run, before the first step
 	}
-	if err := t.sched.Validate(); err != nil {
-		return nil, err // already "schedule: ..."
+	if err := t.sched.Validate(); err != nil && c.Train.Steps > 0 {
+		return nil, err // already "schedule: ..."; a run of 0 steps only saves its model
+	}
+	if opts.OptimizerState != nil && !opts.Resume {
+		if err := t.opt.LoadState(opts.OptimizerState); err != nil {
+			return nil, fmt.Errorf("optimizer state to start from: %w", err)
+		}
+		t.optStepBase = t.opt.Steps()
 	}
 	if !opts.Resume {
 		if err := ClaimRunDir(opts.RunDir, opts.Force); err != nil {
@@ -149,6 +163,11 @@ func New(opts Options) (*Trainer, error) {
 
 // Model returns the model being trained.
 func (t *Trainer) Model() *layers.Model { return t.model }
+
+// scheduleStep is the step the learning-rate schedule is at: the optimizer
+// updates this run has applied (a carried optimizer state brings its own
+// step count for AdamW's bias correction, which the schedule does not see).
+func (t *Trainer) scheduleStep() int { return t.opt.Steps() - t.optStepBase }
 
 // StepsDone returns the number of optimizer steps completed.
 func (t *Trainer) StepsDone() int { return t.step }

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"math"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
+	"github.com/moetrain/moetrain/configs"
+	"github.com/moetrain/moetrain/layers"
 	"github.com/moetrain/moetrain/train"
 	"github.com/spf13/cobra"
 )
@@ -19,18 +16,21 @@ func newPretrainCommand() *cobra.Command {
 	var cf configFlags
 	var out string
 	var resume, force bool
+	var initFrom string
 	cmd := &cobra.Command{
 		Use:   "pretrain",
 		Short: "Train an MoE transformer from scratch",
 		Long: `Train a hybrid dense/sparse MoE transformer from scratch.
 
 Without --data it trains on the embedded corpus. Checkpoints go to OUT/checkpoints/step-XXXXXXXX,
-metrics to OUT/metrics.jsonl. Ctrl-C saves a checkpoint and exits; --resume continues from it.
+metrics to OUT/metrics.jsonl. --init-from starts from another run's weights (or an HF model's)
+instead of a random initialisation: weights only, with a fresh optimizer and schedule. Ctrl-C saves a checkpoint and exits; --resume continues from it.
 A run directory that already holds a run is refused unless --resume continues it or --force
 starts over in it (deleting its checkpoints and metrics).`,
 		Example: `  moetrain pretrain --config tiny
   moetrain pretrain --config small --data corpus.txt --out runs/small --set train.steps=2000
-  moetrain pretrain --config runs/small/config.yaml --resume --out runs/small`,
+  moetrain pretrain --config runs/small/config.yaml --resume --out runs/small
+  moetrain pretrain --config dense --init-from runs/dense --out runs/dense-more --set train.steps=500`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := cf.load(setFlags(cmd, map[string]string{"data": "data.path"}))
@@ -40,58 +40,30 @@ starts over in it (deleting its checkpoints and metrics).`,
 			if out == "" {
 				out = filepath.Join("runs", filepath.Base(trimYAML(cf.ref)))
 			}
-			if resume && force {
-				return fmt.Errorf("pretrain: --resume continues the run in %s and --force deletes it: pass one of them", out)
-			}
-			w := cmd.OutOrStdout()
-			ds, err := train.LoadData(cfg)
-			if err != nil {
+			if err := validateRunFlags("pretrain", out, resume, force); err != nil {
 				return err
 			}
-			fmt.Fprintf(w, "data: %s, %d tokens (train %d, val %d), tokenizer %s, unigram entropy %.3f nats/token\n",
-				ds.Source, len(ds.Dataset.Tokens()), ds.Dataset.TrainTokens(), ds.Dataset.ValTokens(), ds.Tokenizer.Name(), ds.UnigramEntropy)
-			if err := checkBatchFits(cfg, ds); err != nil {
+			if initFrom != "" && resume {
+				return fmt.Errorf("pretrain: --init-from starts a new run from %s's weights and --resume continues the run in %s: pass one of them", initFrom, out)
+			}
+			run := trainRun{command: "pretrain", cfg: cfg, out: out, resume: resume, force: force}
+			if initFrom != "" {
+				if run.model, err = initModel(cfg, initFrom); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "init: weights from %s (fresh optimizer, step 0, new schedule)\n", initFrom)
+			}
+			if run.ds, err = loadTrainingData(cmd.OutOrStdout(), cfg); err != nil {
 				return err
 			}
-			tr, err := train.New(train.Options{
-				Config: cfg, RunDir: out, Resume: resume, Force: force, Log: w,
-				Train: ds.TrainBatches(cfg), Val: ds.EvalSet(cfg),
-			})
-			var inUse *train.RunDirInUseError
-			if errors.As(err, &inUse) {
-				return fmt.Errorf("pretrain: %w; continue it with --resume, start over in it with --force (deletes its checkpoints and metrics), or pass another --out", err)
-			}
-			if err != nil {
-				return err
-			}
-			m := tr.Model()
-			fmt.Fprintf(w, "model: %d layers (%d MoE), %s parameters; run dir %s\n",
-				cfg.Model.NLayers, cfg.NumMoELayers(), humanCount(m.NumParams()), out)
-			if resume {
-				fmt.Fprintf(w, "resuming at step %d of %d\n", tr.StepsDone(), cfg.Train.Steps)
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			res, err := tr.Run(ctx)
-			if err != nil {
-				return err
-			}
-			if res.Interrupted {
-				fmt.Fprintf(w, "interrupted at step %d; saved %s; continue with --resume\n", res.Steps, res.Checkpoint)
-				return nil
-			}
-			fmt.Fprintf(w, "done: %d steps, %s tokens, final loss %.4f nats (unigram entropy %.3f)", res.Steps, humanCount(int(res.Tokens)), res.FinalLoss, ds.UnigramEntropy)
-			if !math.IsNaN(res.ValLoss) {
-				fmt.Fprintf(w, ", val loss %.4f", res.ValLoss)
-			}
-			fmt.Fprintf(w, "\ncheckpoint: %s\n", res.Checkpoint)
-			return nil
+			return run.execute(cmd)
 		},
 	}
 	cf.add(cmd, "tiny")
 	cmd.Flags().String("data", "", "training data: a file, directory or glob (text, JSONL, Parquet, Arrow IPC, shards); default: the embedded corpus")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory (default runs/<config name>)")
 	cmd.Flags().BoolVar(&resume, "resume", false, "continue from OUT/checkpoints/latest")
+	cmd.Flags().StringVar(&initFrom, "init-from", "", "start from the weights of this checkpoint or HuggingFace directory (same model shape; fresh optimizer, step 0)")
 	cmd.Flags().BoolVar(&force, "force", false, "start over in an OUT that already holds a run, deleting its checkpoints and metrics")
 	return cmd
 }
@@ -115,4 +87,22 @@ func humanCount(n int) string {
 		return fmt.Sprintf("%.1fk", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
+}
+
+// initModel builds cfg's model and loads the weights of the checkpoint or HF
+// directory at path into it, strictly: a tensor missing, extra or of another
+// shape is an error naming it, and the model must be of cfg's architecture.
+func initModel(cfg *configs.Config, path string) (*layers.Model, error) {
+	_, src, _, err := train.OpenModel(path)
+	if err != nil {
+		return nil, fmt.Errorf("--init-from: %w", err)
+	}
+	m, err := train.NewModel(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := train.SetModelTensors(m, train.ModelTensors(src), path); err != nil {
+		return nil, fmt.Errorf("--init-from: the configuration's model does not fit the checkpoint's: %w; use the checkpoint's model.* and moe.* settings", err)
+	}
+	return m, nil
 }

@@ -164,10 +164,14 @@ func planLayers(t *configs.Config, sources []Source) (*layout, error) {
 		return nil, errs
 	}
 	if len(lay.converted()) == 0 {
-		if t.IsDense() {
+		switch {
+		case t.IsDense() && !t.MoE.LayerFreq.IsList() && t.MoE.LayerFreq.Every == 0:
+			add(fieldErr("moe.layer_freq", t.MoE.LayerFreq, "makes the target dense (no layer is MoE): there is nothing to upcycle",
+				"give the target MoE layers, e.g. --set moe.layer_freq=1 (every layer) or 2 (every other)"))
+		case t.IsDense():
 			add(fieldErr("moe.num_experts", t.MoE.NumExperts, "makes the target dense: there is nothing to upcycle",
 				"give the target MoE layers, e.g. --set moe.num_experts=8"))
-		} else {
+		default:
 			add(fieldErr("moe.layer_freq", t.MoE.LayerFreq, fmt.Sprintf("makes MoE only the layers that are MoE in source %s already", first.Name),
 				"make at least one of the source's dense layers an MoE layer"))
 		}

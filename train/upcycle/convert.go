@@ -17,12 +17,14 @@ type Source struct {
 	Config           *configs.Config
 	Model            *layers.Model
 	ExpAvg, ExpAvgSq map[string]*autograd.Tensor
+	OptimizerSteps   int // the AdamW step count the moments were accumulated over
 }
 
 // Result is the upcycled model and what the summary reports.
 type Result struct {
 	Model            *layers.Model               // built from the target configuration, in the sources' dtype (float32 for a checkpoint)
 	ExpAvg, ExpAvgSq map[string]*autograd.Tensor // target parameter name -> moment, when CarryOptimizer and the sources have them; else nil
+	OptimizerSteps   int                         // the first source's AdamW step count, when moments were carried
 	Converted        []int                       // layers whose dense FFN became an MoE layer
 
 	// Total and per-token active parameters (ActiveParams) of the first source and of the target.
@@ -65,6 +67,7 @@ func Convert(target *configs.Config, sources []Source) (*Result, error) {
 		if res.ExpAvgSq, err = b.moments(func(s Source) map[string]*autograd.Tensor { return s.ExpAvgSq }); err != nil {
 			return nil, err
 		}
+		res.OptimizerSteps = sources[0].OptimizerSteps
 	}
 	res.ParamsBefore, res.ActiveBefore = sources[0].Model.NumParams(), ActiveParams(sources[0].Model)
 	res.ParamsAfter, res.ActiveAfter = m.NumParams(), ActiveParams(m)
