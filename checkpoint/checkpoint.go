@@ -38,6 +38,12 @@ type Checkpoint struct {
 	// Created is when the checkpoint was written; Save uses the current
 	// time when it is zero.
 	Created time.Time
+	// Extras, when set, writes further files into the step directory (a
+	// LoRA adapter in PEFT's layout under adapter/, say). Save calls it with
+	// the temporary directory, so what it writes appears with the rest of
+	// the checkpoint or not at all; Load does not read it and the manifest
+	// does not list it.
+	Extras func(dir string) error
 }
 
 // Save writes ck as step under runDir/checkpoints and points latest at it,
@@ -120,6 +126,11 @@ func fillStepDir(dir string, step int, ck *Checkpoint) error {
 			return err
 		}
 		m.Files[f.name] = sum
+	}
+	if ck.Extras != nil {
+		if err := ck.Extras(dir); err != nil {
+			return fmt.Errorf("extra files: %w", err)
+		}
 	}
 	b, err := json.MarshalIndent(&m, "", "  ")
 	if err != nil {

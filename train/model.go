@@ -96,11 +96,14 @@ func NewModel(c *configs.Config) (*layers.Model, error) {
 func expertBiasName(layer int) string { return fmt.Sprintf("layers.%d.moe.gate.expert_bias", layer) }
 
 // ModelTensors returns the model's state by name for a checkpoint: every
-// parameter plus each router's expert bias.
+// parameter, the LoRA adapters when attached, and each router's expert bias.
 func ModelTensors(m *layers.Model) map[string]*autograd.Tensor {
 	out := make(map[string]*autograd.Tensor, len(m.Params())+len(m.Blocks))
 	for _, p := range m.Params() {
 		out[p.Name] = p
+	}
+	for _, a := range m.Adapters() {
+		out[a.Name] = a
 	}
 	for i, blk := range m.Blocks {
 		if blk.MoE != nil && blk.MoE.Router.Config().ExpertBias {

@@ -40,6 +40,7 @@ func (t *Trainer) save() (string, error) {
 		RNG:       map[string][]byte{rngKey: rngState},
 		Metrics: checkpoint.Metrics{"tokens": float64(t.tokens), "skipped_steps": float64(t.skipped),
 			optStepBaseKey: float64(t.optStepBase)},
+		Extras: t.opts.CheckpointExtras,
 	}
 	dir, err := checkpoint.Save(t.opts.RunDir, t.step, ck)
 	if err != nil {
@@ -109,6 +110,9 @@ func LoadModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, file stri
 	params := make(map[string]*autograd.Tensor, len(m.Params()))
 	for _, p := range m.Params() {
 		params[p.Name] = p
+	}
+	for _, a := range m.Adapters() { // a LoRA model's checkpoint holds its adapters beside the base weights
+		params[a.Name] = a
 	}
 	layerOf := make(map[string]int, len(m.Blocks))
 	for i := range m.Blocks {

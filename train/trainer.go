@@ -55,6 +55,10 @@ type Options struct {
 	// AdamW's bias correction only: the learning-rate schedule still starts
 	// at step 0. Ignored when resuming (the checkpoint has its own).
 	OptimizerState map[string]*autograd.Tensor
+	// CheckpointExtras, when set, writes further files into every
+	// checkpoint's step directory before it becomes visible (the LoRA
+	// adapter in PEFT's layout); see checkpoint.Checkpoint.Extras.
+	CheckpointExtras func(stepDir string) error
 	// Engine runs the run's kernels (its cores, scratch and GEMM
 	// accounting); nil uses autograd.DefaultEngine. Ranks running as
 	// goroutines and trainers sharing a process each pass their own.

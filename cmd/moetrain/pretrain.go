@@ -53,10 +53,11 @@ starts over in it (deleting its checkpoints and metrics).`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "init: weights from %s (fresh optimizer, step 0, new schedule)\n", initFrom)
 			}
-			if run.ds, err = loadTrainingData(cmd.OutOrStdout(), cfg); err != nil {
+			ds, err := loadTrainingData(cmd.OutOrStdout(), cfg)
+			if err != nil {
 				return err
 			}
-			return run.execute(cmd)
+			return run.withData(ds).execute(cmd)
 		},
 	}
 	cf.add(cmd, "tiny")

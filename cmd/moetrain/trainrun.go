@@ -35,11 +35,20 @@ func loadTrainingData(w io.Writer, cfg *configs.Config) (*train.Data, error) {
 type trainRun struct {
 	command       string // for messages: "pretrain"
 	cfg           *configs.Config
-	ds            *train.Data
+	batches       train.Batches
+	val           train.EvalSet // nil: no evaluation
+	entropy       float64       // the data's unigram entropy, for the last line; 0: not known
 	out           string
 	resume, force bool
 	model         *layers.Model               // nil: a fresh model from cfg
 	optState      map[string]*autograd.Tensor // nil: a fresh optimizer
+}
+
+// withData sets the run's batches, evaluation windows and entropy from
+// pretraining data.
+func (r trainRun) withData(ds *train.Data) trainRun {
+	r.batches, r.val, r.entropy = ds.TrainBatches(r.cfg), ds.EvalSet(r.cfg), ds.UnigramEntropy
+	return r
 }
 
 // validateRunFlags refuses --resume with --force.
@@ -58,7 +67,7 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 	w := cmd.OutOrStdout()
 	tr, err := train.New(train.Options{
 		Config: r.cfg, RunDir: r.out, Resume: r.resume, Force: r.force, Log: w,
-		Train: r.ds.TrainBatches(r.cfg), Val: r.ds.EvalSet(r.cfg), Model: r.model, OptimizerState: r.optState,
+		Train: r.batches, Val: r.val, Model: r.model, OptimizerState: r.optState,
 	})
 	var inUse *train.RunDirInUseError
 	if errors.As(err, &inUse) {
@@ -85,7 +94,10 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(w, "done: %d steps, %s tokens", res.Steps, humanCount(int(res.Tokens)))
 	if res.Steps > 0 {
-		fmt.Fprintf(w, ", final loss %.4f nats (unigram entropy %.3f)", res.FinalLoss, r.ds.UnigramEntropy)
+		fmt.Fprintf(w, ", final loss %.4f nats", res.FinalLoss)
+		if r.entropy > 0 {
+			fmt.Fprintf(w, " (unigram entropy %.3f)", r.entropy)
+		}
 	}
 	if !math.IsNaN(res.ValLoss) {
 		fmt.Fprintf(w, ", val loss %.4f", res.ValLoss)

@@ -87,8 +87,8 @@ train.steps exactly like pretrain: progress, metrics, checkpoints, Ctrl-C and --
 				return err
 			}
 			printUpcycleSummary(w, cfg, sources, res, ds)
-			run := trainRun{command: "upcycle", cfg: cfg, ds: ds, out: out, force: force, model: res.Model, optState: res.OptimizerState()}
-			return run.execute(cmd)
+			run := trainRun{command: "upcycle", cfg: cfg, out: out, force: force, model: res.Model, optState: res.OptimizerState()}
+			return run.withData(ds).execute(cmd)
 		},
 	}
 	cf.add(cmd, "")
@@ -118,7 +118,7 @@ func resumeUpcycle(cmd *cobra.Command, cf configFlags, flags map[string]string, 
 	if err != nil {
 		return err
 	}
-	return trainRun{command: "upcycle", cfg: cfg, ds: ds, out: out, resume: true}.execute(cmd)
+	return trainRun{command: "upcycle", cfg: cfg, out: out, resume: true}.withData(ds).execute(cmd)
 }
 
 // printUpcycleSummary prints what was converted and the check of function
