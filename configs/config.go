@@ -10,6 +10,7 @@ type Config struct {
 	Data     DataConfig     `yaml:"data"`
 	Parallel ParallelConfig `yaml:"parallel"`
 	Upcycle  UpcycleConfig  `yaml:"upcycle"`
+	LoRA     LoRAConfig     `yaml:"lora"`
 }
 
 // ModelConfig is the transformer's shape: the keys under model.
@@ -114,6 +115,18 @@ type UpcycleConfig struct {
 	AllowMoESource bool          `yaml:"allow_moe_source"` // accept a source with MoE layers: they are kept, its dense layers upcycled
 }
 
+// LoRAConfig is the low-rank adapters `moetrain finetune --lora` attaches: the keys under lora. For
+// every adapted weight W [Out, In] the layer computes W x + s·B(A x) with A [R, In] and B [Out, R].
+// Only fine-tuning with --lora reads them; every other command ignores them.
+type LoRAConfig struct {
+	Rank    int      `yaml:"rank"`    // R: the adapters' rank
+	Alpha   float64  `yaml:"alpha"`   // s = alpha/R (alpha/sqrt(R) with rslora)
+	Dropout float64  `yaml:"dropout"` // dropout on each adapter's input in training, in [0, 1)
+	Targets []string `yaml:"targets"` // the weights adapted, by module name (LoRATargets); a list, or one comma-separated string
+	RSLoRA  bool     `yaml:"rslora"`  // rank-stabilised scale alpha/sqrt(R)
+	Init    LoRAInit `yaml:"init"`    // how A starts; B starts at zero, so the adapted model starts as the base
+}
+
 // Default returns the built-in configuration: the tiny preset, a small byte-level MoE model that
 // trains in about a minute on two cores. Load starts from it, so a file only needs the keys it changes.
 func Default() *Config {
@@ -195,6 +208,14 @@ func Default() *Config {
 			CarryOptimizer: false,
 			NoiseStd:       0,
 			AllowMoESource: false,
+		},
+		LoRA: LoRAConfig{
+			Rank:    8,
+			Alpha:   16,
+			Dropout: 0,
+			Targets: []string{"q_proj", "k_proj", "v_proj", "o_proj", "w1", "w2", "w3"},
+			RSLoRA:  false,
+			Init:    LoRAInitKaiming,
 		},
 	}
 }

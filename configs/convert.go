@@ -66,6 +66,8 @@ func describeType(t reflect.Type) string {
 		return "an integer or a list of 0/1, one per layer"
 	case t == expertCountType:
 		return "an integer or a list of integers, one per MoE layer"
+	case t == namesType:
+		return "a list of names"
 	}
 	switch t.Kind() {
 	case reflect.Int, reflect.Int64:
@@ -81,11 +83,15 @@ func describeType(t reflect.Type) string {
 // convertError is a value that does not fit its key's type.
 type convertError struct{ msg, hint string }
 
-// convert turns r into a value of f's type: int, int64, float64, bool, string, LayerFreq or ExpertCount.
+// convert turns r into a value of f's type: int, int64, float64, bool, string, LayerFreq, ExpertCount
+// or []string.
 func convert(f *field, r rawValue) (any, *convertError) {
 	node := r.node
 	for node.Kind == yaml.AliasNode {
 		node = node.Alias
+	}
+	if f.typ == namesType {
+		return convertNames(f, node, r)
 	}
 	listType := f.typ == layerFreqType || f.typ == expertCountType
 	if listType && r.fromText && node.Kind == yaml.ScalarNode && strings.Contains(r.text, ",") {
@@ -180,6 +186,51 @@ func convertList(f *field, node *yaml.Node) (any, *convertError) {
 		pattern[i] = v == 1
 	}
 	return LayerPattern(pattern...), nil
+}
+
+// convertNames reads a list of names (lora.targets): a YAML list of strings, or one string holding
+// the names separated by commas ("q_proj, v_proj"), which is how text from the command line or the
+// environment is read unless it starts with "[". An empty value is an empty list, which Validate
+// refuses with the names it accepts.
+func convertNames(f *field, node *yaml.Node, r rawValue) (any, *convertError) {
+	text := strings.TrimSpace(r.text)
+	if r.fromText && !strings.HasPrefix(text, "[") {
+		node = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: text}
+		if text == "" {
+			node.Tag = "!!null"
+		}
+	}
+	var items []string
+	switch node.Kind {
+	case yaml.MappingNode:
+		return nil, &convertError{"expects a list of names, not a mapping", fmt.Sprintf("%s is a list such as [q_proj, v_proj]", f.key)}
+	case yaml.ScalarNode:
+		if node.Tag == "!!null" {
+			return []string{}, nil
+		}
+		if r.fromText && strings.HasPrefix(text, "[") {
+			return nil, &convertError{"is not a YAML list", fmt.Sprintf("write %s=q_proj,v_proj or %s=[q_proj, v_proj]", f.key, f.key)}
+		}
+		items = strings.Split(node.Value, ",")
+	case yaml.SequenceNode:
+		for i, item := range node.Content {
+			for item.Kind == yaml.AliasNode {
+				item = item.Alias
+			}
+			if item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
+				return nil, &convertError{fmt.Sprintf("entry %d is not a single name", i), "write the names as a flat list, e.g. [q_proj, v_proj]"}
+			}
+			items = append(items, item.Value)
+		}
+	}
+	names := make([]string, len(items))
+	for i, s := range items {
+		names[i] = strings.TrimSpace(s)
+		if names[i] == "" {
+			return nil, &convertError{fmt.Sprintf("entry %d is empty", i), "separate the names by single commas, e.g. q_proj,v_proj"}
+		}
+	}
+	return names, nil
 }
 
 // parseInt reads a decimal integer; a number with no fractional part ("1e3", "300.0") is accepted too.

@@ -10,8 +10,8 @@
 //	file or preset    (LoadOptions.ConfigRef: "tiny" or "run.yaml")
 //	defaults          (Default, the tiny preset)
 //
-// Keys are grouped in sections: model, moe (with moe.router), train, data, parallel and upcycle;
-// Keys lists them all. Unknown keys, values of the wrong type and invalid values are errors that
+// Keys are grouped in sections: model, moe (with moe.router), train, data, parallel, upcycle and
+// lora; Keys lists them all. Unknown keys, values of the wrong type and invalid values are errors that
 // name the key, the value and its source, and are reported all together (Errors).
 //
 // Validate is the one check of a configuration: whatever the model, router and optimizer builders
@@ -33,6 +33,12 @@
 // FFN's width against moe.expert_ffn_hidden_size and moe.shared_experts) is checked by the upcycle
 // conversion, which knows the source.
 //
+// The lora keys describe the low-rank adapters `moetrain finetune --lora` attaches; nothing else
+// reads them. Validate checks their ranges and that lora.targets names known targets (LoRATargets),
+// each once; whether the model has weights for every target (w1 needs MoE layers, gate_proj a dense
+// MLP or a shared expert) is checked when the adapters are attached, so the default targets, which
+// name the routed experts, do not make a dense configuration invalid.
+//
 // train.warmup_steps may reach or pass train.steps: a short run of a recipe written for a long one
 // (--set train.steps=30 on a preset that warms up over 30 steps) then warms up over a tenth of the
 // run, floor(steps/10), and the trainer says so once in its log.
@@ -40,6 +46,8 @@
 // Two keys take either an integer or a list: moe.layer_freq (every N-th layer is MoE, or a 0/1 flag
 // per layer) and moe.num_experts (one count, or one per MoE layer). Callers read them through
 // (*Config).MoELayers and (*Config).ExpertsForLayer, never by parsing them.
+// lora.targets is a list of names: a YAML list, or one string with the names separated by commas
+// (--set lora.targets=q_proj,v_proj).
 //
 // Dimension legend used in comments: B batch, T sequence, N tokens (B*T), D model width, H heads,
 // Dh head width, E experts, K experts per token, F expert hidden width, V vocabulary.

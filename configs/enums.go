@@ -85,6 +85,26 @@ const (
 	UpcycleBTX UpcycleMethod = "btx"
 )
 
+// LoRAInit is lora.init: how each adapter's A matrix starts (B always starts at zero).
+type LoRAInit string
+
+// LoRA initialisations.
+const (
+	// LoRAInitKaiming draws A from Kaiming-uniform, U(-1/sqrt(In), 1/sqrt(In)).
+	LoRAInitKaiming LoRAInit = "kaiming"
+	// LoRAInitGaussian draws A from N(0, (1/R)^2).
+	LoRAInitGaussian LoRAInit = "gaussian"
+)
+
+// LoRATargets returns every name lora.targets accepts, in model order: the attention projections,
+// the router gate, the routed experts' w1 (gate), w3 (up) and w2 (down), and the dense MLPs' and
+// shared experts' gate_proj, up_proj and down_proj. It is the list package layers adapts
+// (layers.LoRATargets); configs keeps its own copy so that it needs no model code, and a test in
+// package train checks that the two agree.
+func LoRATargets() []string {
+	return []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate", "w1", "w3", "w2", "gate_proj", "up_proj", "down_proj"}
+}
+
 // enumValues lists the accepted values of every enumerated key, in the order they are documented.
 var enumValues = map[string][]string{
 	"moe.router.type":         {string(RouterTopKSoftmax), string(RouterSigmoid), string(RouterNoisyTopK)},
@@ -95,4 +115,5 @@ var enumValues = map[string][]string{
 		string(FormatArrow), string(FormatShards)},
 	"parallel.backend": {string(BackendLocal), string(BackendMPI)},
 	"upcycle.method":   {string(UpcycleCopy), string(UpcycleGranular), string(UpcycleDrop), string(UpcycleBTX)},
+	"lora.init":        {string(LoRAInitKaiming), string(LoRAInitGaussian)},
 }

@@ -86,7 +86,7 @@ func unknownKeyHint(key string) string {
 			return fmt.Sprintf("the keys under %s are %s", section, strings.Join(registry.sections[section], ", "))
 		}
 	}
-	return "valid top-level sections are model, moe, train, data, parallel and upcycle"
+	return "valid top-level sections are model, moe, train, data, parallel, upcycle and lora"
 }
 
 // suggestKey returns the valid key closest to the unknown key, or "" when none is close. A key whose

@@ -19,6 +19,7 @@ type field struct {
 var (
 	layerFreqType   = reflect.TypeFor[LayerFreq]()
 	expertCountType = reflect.TypeFor[ExpertCount]()
+	namesType       = reflect.TypeFor[[]string]() // a list of names: lora.targets
 )
 
 // registry holds every key of Config, in declaration order, built once from the struct tags.

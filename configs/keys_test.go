@@ -20,7 +20,7 @@ func TestKeys(t *testing.T) {
 		train.beta2 train.eps train.dropout data.path data.format data.tokenizer data.text_field data.val_fraction
 		parallel.backend parallel.world_size parallel.expert_parallel upcycle.method upcycle.granularity
 		upcycle.router_init_std upcycle.drop_ratio upcycle.shared_expert upcycle.carry_optimizer upcycle.noise_std
-		upcycle.allow_moe_source`)
+		upcycle.allow_moe_source lora.rank lora.alpha lora.dropout lora.targets lora.rslora lora.init`)
 	for _, k := range required {
 		if !slices.Contains(keys, k) {
 			t.Errorf("key %s missing", k)
@@ -29,7 +29,7 @@ func TestKeys(t *testing.T) {
 	if len(keys) != len(required) {
 		t.Errorf("%d keys, want %d", len(keys), len(required))
 	}
-	if keys[0] != "model.vocab_size" || keys[len(keys)-1] != "upcycle.allow_moe_source" {
+	if keys[0] != "model.vocab_size" || keys[len(keys)-1] != "lora.init" {
 		t.Errorf("keys not in struct order: %s ... %s", keys[0], keys[len(keys)-1])
 	}
 	for key := range enumValues {

@@ -132,6 +132,8 @@ func otherConfig(t *testing.T) *Config {
 	other.Parallel = ParallelConfig{Backend: BackendMPI, WorldSize: 6, ExpertParallel: 3}
 	other.Upcycle = UpcycleConfig{Method: UpcycleGranular, Granularity: 3, RouterInitStd: 0.01, DropRatio: 0.25,
 		SharedExpert: true, CarryOptimizer: true, NoiseStd: 0.001, AllowMoESource: true}
+	other.LoRA = LoRAConfig{Rank: 4, Alpha: 4.5, Dropout: 0.05, Targets: []string{"gate", "down_proj", "q_proj"}, RSLoRA: true,
+		Init: LoRAInitGaussian}
 	if err := other.Validate(); err != nil {
 		t.Fatalf("test configuration invalid: %v", err)
 	}
@@ -143,6 +145,8 @@ func formatPlain(v any) string {
 	switch x := v.(type) {
 	case []int:
 		return formatInts(x)
+	case []string:
+		return strings.Join(x, ",")
 	case string:
 		return x
 	}

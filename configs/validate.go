@@ -19,6 +19,7 @@ func (c *Config) Validate() error {
 	v.data(c)
 	v.parallel(c)
 	v.upcycle(c)
+	v.lora(c)
 	return v.errs.orNil()
 }
 
@@ -39,6 +40,9 @@ func formatValue(value any) string {
 		return strconv.Quote(rv.String())
 	case reflect.Float64:
 		return strconv.FormatFloat(rv.Float(), 'g', -1, 64)
+	}
+	if names, ok := value.([]string); ok {
+		return "[" + strings.Join(names, ", ") + "]"
 	}
 	return fmt.Sprint(value)
 }

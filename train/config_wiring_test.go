@@ -21,6 +21,7 @@ package train
 //     TestConfigWiringRun.
 //   - an upcycle.* entry whose --set leaves the upcycle settings as they were: TestConfigWiringModel;
 //     what each upcycle key does to the conversion is followed by train/upcycle's TestConfigWiringUpcycle.
+//   - LoRAConfig drops RSLoRA or copies Init as "": TestConfigWiringModel, lora.rslora or lora.init.
 //   - configs' Validate loses its pre_softmax rule: TestConfigValidBuilds (the router refuses a
 //     configuration Validate passed). Its normalize rule, which no builder enforces, is caught by
 //     configs' TestValidateRules.
@@ -56,6 +57,7 @@ const (
 	toData                  // read by LoadData only: TestConfigWiringData
 	toRefusal               // one value runs in this version: CheckRunnable refuses the others
 	toUpcycle               // read by upcycle.Convert only: train/upcycle's TestConfigWiringUpcycle
+	toLoRA                  // layers.LoRAConfig, via LoRAConfig
 )
 
 // built is everything a configuration is mapped to before training starts.
@@ -64,11 +66,12 @@ type built struct {
 	loss  layers.LossConfig
 	sched optim.Schedule
 	adamw optim.AdamWConfig
+	lora  layers.LoRAConfig
 }
 
 func build(c *configs.Config) built {
 	s, _ := LRSchedule(c)
-	return built{ModelConfig(c), LossConfig(c), s, AdamWConfig(c)}
+	return built{ModelConfig(c), LossConfig(c), s, AdamWConfig(c), LoRAConfig(c)}
 }
 
 // wire describes one key: sets gives --set values that change it from c's value (with any other key
@@ -230,6 +233,20 @@ var wiring = map[string]wire{
 	"upcycle.allow_moe_source": {to: toUpcycle, sets: func(c *configs.Config) []string {
 		return toggle("upcycle.allow_moe_source", c.Upcycle.AllowMoESource)(c)
 	}},
+
+	"lora.rank": {toLoRA, func(c *configs.Config) []string { return set("lora.rank", c.LoRA.Rank+4) },
+		func(b built) any { return b.lora.Rank }, func(c *configs.Config) any { return c.LoRA.Rank }},
+	"lora.alpha": {toLoRA, func(c *configs.Config) []string { return set("lora.alpha", 2*c.LoRA.Alpha+1) },
+		func(b built) any { return b.lora.Alpha }, func(c *configs.Config) any { return c.LoRA.Alpha }},
+	"lora.dropout": {toLoRA, func(c *configs.Config) []string { return set("lora.dropout", c.LoRA.Dropout/2+0.1) },
+		func(b built) any { return b.lora.Dropout }, func(c *configs.Config) any { return c.LoRA.Dropout }},
+	"lora.targets": {toLoRA, func(*configs.Config) []string { return set("lora.targets", "gate,q_proj") },
+		func(b built) any { return b.lora.Targets }, func(c *configs.Config) any { return c.LoRA.Targets }},
+	"lora.rslora": {toLoRA, func(c *configs.Config) []string { return toggle("lora.rslora", c.LoRA.RSLoRA)(c) },
+		func(b built) any { return b.lora.RSLoRA }, func(c *configs.Config) any { return c.LoRA.RSLoRA }},
+	"lora.init": {toLoRA, func(c *configs.Config) []string {
+		return set("lora.init", map[configs.LoRAInit]string{configs.LoRAInitKaiming: "gaussian", configs.LoRAInitGaussian: "kaiming"}[c.LoRA.Init])
+	}, func(b built) any { return b.lora.Init }, func(c *configs.Config) any { return string(c.LoRA.Init) }},
 }
 
 // presetBase makes a preset's MoE keys observable: a dense preset builds no router, so its moe keys
@@ -290,6 +307,12 @@ func TestConfigWiringModel(t *testing.T) {
 				}
 				if reflect.DeepEqual(w.got(b), w.got(b0)) {
 					t.Errorf("%s %v: %s did not change what it configures (%v)", preset, sets, key, w.got(b))
+				}
+				if bare, bare0 := b, b0; w.to == toLoRA {
+					bare.lora, bare0.lora = layers.LoRAConfig{}, layers.LoRAConfig{}
+					if !reflect.DeepEqual(bare, bare0) {
+						t.Errorf("%s: %s configures the adapters only, but %v changed the model, loss or optimizer settings", preset, key, sets)
+					}
 				}
 			}
 		}
