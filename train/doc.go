@@ -12,10 +12,17 @@
 // when nil): its training and evaluation tapes and AdamW take their cores
 // and scratch from it, so trainers and ranks in one process share nothing.
 //
-// A step of train.grad_accum_steps (A) micro-batches minimises the mean of
-// the micro-batch losses: each micro-batch's total loss is scaled by 1/A
-// before its backward pass, and the reported losses are the same means. The
-// LM cross-entropy and the z-loss are means over a micro-batch's tokens and
+// A step of train.grad_accum_steps (A) micro-batches minimises the LM
+// cross-entropy averaged over all the step's trained tokens (targets that are
+// not IgnoreIndex) plus the mean over its micro-batches of their router
+// losses: micro-batch i, with n_i of the step's N trained targets, weighs n_i/N
+// in the LM loss and 1/A in the router losses, and the reported losses are the
+// same means. On pretraining data every target is trained, n_i/N is 1/A, and
+// the step is the plain mean of the micro-batch losses; on fine-tuning data a
+// micro-batch with few completion tokens counts for few tokens. A micro-batch
+// with no trained target is not run (A then counts the others), and a step
+// with none is logged and applies nothing (StepResult.Empty). The LM
+// cross-entropy and the z-loss are means over a micro-batch's tokens and
 // the sequence-level balancing loss (seq_aux_loss) a mean over its
 // sequences, so with equal counts per micro-batch A micro-batches of B
 // sequences give the step one batch of A*B would. The batch-level balancing

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/moetrain/moetrain/autograd"
@@ -10,14 +11,29 @@ import (
 	"github.com/moetrain/moetrain/optim"
 )
 
-// StepResult summarises one optimizer step (averaged over its micro-batches).
+// StepResult summarises one optimizer step over the micro-batches it ran.
 type StepResult struct {
+	// Loss is the step's objective, LMLoss + AuxLoss + ZLoss. LMLoss is the mean cross-entropy
+	// over the step's trained tokens (each micro-batch's mean weighted by its share of them);
+	// AuxLoss and ZLoss are the mean over the micro-batches that ran of their router losses.
 	Loss, LMLoss, AuxLoss, ZLoss float64
 	GradNorm                     float64
 	LR                           float64
-	Tokens                       int
-	Skipped                      bool   // the step had a non-finite loss or gradient and was not applied
-	BadTensor                    string // what went non-finite first, when Skipped
+	// Tokens counts the step's trained tokens: the targets that are not IgnoreIndex in the
+	// micro-batches that ran. Pretraining data trains every position (B*T per micro-batch);
+	// fine-tuning data leaves out prompts, padding and document starts, so the tokens and
+	// tokens/s of a fine-tuning run's log and metrics count trained tokens only.
+	Tokens int
+	// Skipped says the step was not applied: its loss or a gradient was non-finite (BadTensor
+	// names what first), or none of its micro-batches had a trained target (Empty).
+	Skipped   bool
+	BadTensor string // what went non-finite first, when Skipped and not Empty
+	// Empty says every micro-batch of the step had only IgnoreIndex targets: nothing ran, the
+	// optimizer did not step (the learning-rate schedule did not advance) and Skipped is set.
+	Empty bool
+	// MicroBatches counts the micro-batches that ran forward and backward: those of the
+	// train.grad_accum_steps drawn that had a trained target.
+	MicroBatches int
 	// Load[l][e] counts layer l's kept slots per expert over the micro-batches.
 	Load    [][]int
 	Dropped int
@@ -28,55 +44,60 @@ type StepResult struct {
 	Forward, Backward, Optimizer time.Duration
 }
 
-// runStep runs grad_accum_steps micro-batches, then clips and applies AdamW,
-// unless the loss or a gradient is non-finite, in which case the gradients
-// are dropped and the step is reported as skipped.
+// microBatch is one micro-batch of a step, held until the step has run.
+type microBatch struct {
+	inputs, targets []int32 // [B*T]
+	trained         int     // targets that are not IgnoreIndex
+}
+
+// drawMicroBatches draws n micro-batches and counts their trained targets. Batches.Next's
+// slices are valid only until its next call, so every micro-batch but the last is copied.
+func (t *Trainer) drawMicroBatches(n int) []microBatch {
+	out := make([]microBatch, n)
+	for i := range out {
+		inputs, targets := t.batches.Next()
+		if i < n-1 {
+			inputs, targets = slices.Clone(inputs), slices.Clone(targets)
+		}
+		out[i] = microBatch{inputs: inputs, targets: targets, trained: countTrained(targets)}
+	}
+	return out
+}
+
+// countTrained counts the targets the loss counts: those that are not IgnoreIndex.
+func countTrained(targets []int32) int {
+	n := 0
+	for _, y := range targets {
+		if y != IgnoreIndex {
+			n++
+		}
+	}
+	return n
+}
+
+// runStep draws grad_accum_steps micro-batches, runs forward and backward on each that has a
+// trained target, then clips and applies AdamW, unless the loss or a gradient is non-finite, in
+// which case the gradients are dropped and the step is reported as skipped.
+//
+// The step's LM loss is the mean over all its trained tokens, not the mean of the micro-batch
+// means: micro-batch i with n_i of the step's N trained targets weighs n_i/N, so a micro-batch
+// with 3 trained tokens counts for 3 tokens beside one with 500. The router losses (load
+// balancing, z) are per micro-batch and weigh 1/M over the M micro-batches that ran. Each
+// micro-batch's backward seeds its total loss with 1/M and, where n_i/N differs from 1/M, its LM
+// loss with the difference; on pretraining data every micro-batch has B*T trained targets, n_i/N
+// is exactly 1/M = 1/grad_accum_steps and the step is computed as the plain average of the
+// micro-batch losses, bit for bit. A micro-batch with no trained target is not run (no forward,
+// no backward, no tokens). When no micro-batch of the step has one, the step is Empty: nothing
+// is run or applied, and the trainer logs it and goes on to the next step, so the step counter
+// advances while the optimizer and the learning-rate schedule do not.
 func (t *Trainer) runStep() (*StepResult, error) {
 	c := t.cfg.Train
-	accum := c.GradAccumSteps
 	res := &StepResult{LR: t.sched.At(t.scheduleStep())}
-	scale := 1 / float64(accum)
-	nMoE := len(t.moeLayers)
-	if nMoE > 0 {
-		res.Load = make([][]int, nMoE)
+	if err := t.accumulate(res, t.drawMicroBatches(c.GradAccumSteps)); err != nil {
+		return nil, err
 	}
-	for micro := 0; micro < accum; micro++ {
-		inputs, targets := t.batches.Next()
-		start := time.Now()
-		out := t.model.Forward(t.tape, inputs, c.MicroBatchSize, c.SeqLen, t.fwdOpts)
-		loss := t.model.Loss(t.tape, out, targets, t.lossCfg)
-		res.Forward += time.Since(start)
-		res.Loss += loss.Total.Item() * scale
-		res.LMLoss += loss.LM.Item() * scale
-		if loss.Aux != nil {
-			res.AuxLoss += loss.Aux.Item() * scale
-		}
-		if loss.Z != nil {
-			res.ZLoss += loss.Z.Item() * scale
-		}
-		for l, rt := range out.Routings {
-			st := rt.Stats()
-			if res.Load[l] == nil {
-				res.Load[l] = make([]int, len(st.TokensPerExpert))
-			}
-			for e, n := range st.TokensPerExpert {
-				res.Load[l][e] += n
-			}
-			res.Dropped += st.Dropped
-			res.Entropy += st.Entropy / float64(nMoE*accum)
-		}
-		res.Tokens += len(inputs)
-		if !finite(loss.Total.Item()) {
-			res.Skipped, res.BadTensor = true, nonFiniteSource(loss, out.Logits)
-			t.tape.Reset()
-			break
-		}
-		start = time.Now()
-		if err := t.tape.Backward(t.tape.Scale(loss.Total, scale)); err != nil {
-			return nil, err
-		}
-		t.tape.Reset()
-		res.Backward += time.Since(start)
+	if res.Empty {
+		return res, nil
 	}
 	start := time.Now()
 	defer func() { res.Optimizer = time.Since(start) }()
@@ -102,6 +123,78 @@ func (t *Trainer) runStep() (*StepResult, error) {
 		t.model.Blocks[layer].MoE.Router.UpdateBias(res.Load[l])
 	}
 	return res, nil
+}
+
+// accumulate runs forward and backward on the micro-batches of one step that have a trained
+// target, with the weights runStep describes, leaving the step's gradient in the trainable
+// parameters and its losses, tokens, routing figures and phase times in res. It stops at the
+// first non-finite loss (res.Skipped, the tape reset) and sets res.Empty, running nothing, when
+// no micro-batch has a trained target.
+func (t *Trainer) accumulate(res *StepResult, micro []microBatch) error {
+	c := t.cfg.Train
+	total := 0
+	for _, mb := range micro {
+		total += mb.trained
+		if mb.trained > 0 {
+			res.MicroBatches++
+		}
+	}
+	if res.MicroBatches == 0 {
+		res.Skipped, res.Empty = true, true
+		return nil
+	}
+	scale := 1 / float64(res.MicroBatches) // of each micro-batch's total loss: its router losses' weight
+	nMoE := len(t.moeLayers)
+	if nMoE > 0 {
+		res.Load = make([][]int, nMoE)
+	}
+	for _, mb := range micro {
+		if mb.trained == 0 {
+			continue
+		}
+		w := float64(mb.trained) / float64(total) // the LM loss's weight, n_i/N
+		lmExtra := w - scale                      // what the LM loss weighs beyond the total loss's scale
+		start := time.Now()
+		out := t.model.Forward(t.tape, mb.inputs, c.MicroBatchSize, c.SeqLen, t.fwdOpts)
+		loss := t.model.Loss(t.tape, out, mb.targets, t.lossCfg)
+		res.Forward += time.Since(start)
+		res.Loss += loss.Total.Item()*scale + loss.LM.Item()*lmExtra
+		res.LMLoss += loss.LM.Item() * w
+		if loss.Aux != nil {
+			res.AuxLoss += loss.Aux.Item() * scale
+		}
+		if loss.Z != nil {
+			res.ZLoss += loss.Z.Item() * scale
+		}
+		for l, rt := range out.Routings {
+			st := rt.Stats()
+			if res.Load[l] == nil {
+				res.Load[l] = make([]int, len(st.TokensPerExpert))
+			}
+			for e, n := range st.TokensPerExpert {
+				res.Load[l][e] += n
+			}
+			res.Dropped += st.Dropped
+			res.Entropy += st.Entropy / float64(nMoE*res.MicroBatches)
+		}
+		res.Tokens += mb.trained
+		if !finite(loss.Total.Item()) {
+			res.Skipped, res.BadTensor = true, nonFiniteSource(loss, out.Logits)
+			t.tape.Reset()
+			break
+		}
+		start = time.Now()
+		objective := t.tape.Scale(loss.Total, scale)
+		if lmExtra != 0 {
+			objective = t.tape.Add(objective, t.tape.Scale(loss.LM, lmExtra))
+		}
+		if err := t.tape.Backward(objective); err != nil {
+			return err
+		}
+		t.tape.Reset()
+		res.Backward += time.Since(start)
+	}
+	return nil
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

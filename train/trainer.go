@@ -261,6 +261,10 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 // guard counts a skipped (non-finite) step and stops the run after
 // MaxBadSteps in a row; an applied step ends the bad run.
 func (t *Trainer) guard(sr *StepResult, prog *Progress) error {
+	if sr.Empty { // no trained target: neither applied nor non-finite
+		prog.Message("step %d: no trained target in its %d micro-batches; nothing applied", t.step, t.cfg.Train.GradAccumSteps)
+		return nil
+	}
 	if !sr.Skipped {
 		t.badRun = 0
 		return nil
