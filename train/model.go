@@ -125,7 +125,8 @@ func SetModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, source str
 }
 
 // LoadModel reads a checkpoint (any form checkpoint.Resolve accepts) and
-// returns its configuration and model.
+// returns its configuration and model; a LoRA run's checkpoint comes with its
+// adapters attached.
 func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Checkpoint, error) {
 	dir, err := checkpoint.Resolve(ckptArg)
 	if err != nil {
@@ -142,6 +143,9 @@ func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Chec
 	m, err := NewModel(cfg)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if err := attachForCheckpoint(m, cfg, ck.Model); err != nil {
+		return nil, nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	if err := SetModelTensors(m, ck.Model, filepath.Join(dir, checkpoint.ModelFile)); err != nil {
 		return nil, nil, nil, err

@@ -12,28 +12,36 @@ import (
 func init() { extraCommands = append(extraCommands, newEvalCommand) }
 
 func newEvalCommand() *cobra.Command {
-	var ckpt, dataPath, format string
+	var ckpt, dataPath, format, adapter string
 	var asJSON bool
 	var batches int
 	cmd := &cobra.Command{
 		Use:   "eval",
 		Short: "Mean next-token cross-entropy and perplexity of a checkpoint",
 		Long: `Evaluate a checkpoint. With --data, every token of the data after the first is predicted once,
-in windows of train.seq_len (a file of exactly seq_len+1 tokens is one window). Without --data, the
-validation split of the data the model was trained on is used.`,
+in windows of train.seq_len (a file of exactly seq_len+1 tokens is one window); task data (JSONL
+with prompt/completion or Alpaca instruction/output fields) is packed as finetune packs it and
+scored on the completion (output) tokens only. Without --data, the validation split of the data the
+model was trained (or fine-tuned) on is used. --adapter applies a LoRA adapter first.`,
 		Example: `  moetrain eval --ckpt runs/tiny
-  moetrain eval --ckpt runs/tiny/checkpoints/step-00000300 --data held_out.txt --json`,
+  moetrain eval --ckpt runs/tiny/checkpoints/step-00000300 --data held_out.txt --json
+  moetrain eval --ckpt runs/tiny --adapter runs/task-lora/adapter --data task_test.jsonl`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if batches < 0 {
 				return fmt.Errorf("eval: --batches %d: want 0 (all) or a positive count", batches)
 			}
-			cfg, m, _, err := train.LoadModel(ckpt)
+			cfg, m, err := loadModelAdapted("eval", ckpt, adapter)
 			if err != nil {
 				return err
 			}
 			var res train.EvalResult
-			if dataPath != "" {
+			switch {
+			case dataPath != "" && format == "" && train.IsTaskData(dataPath):
+				if res, _, err = train.EvalTaskFile(m, cfg, dataPath); err != nil {
+					return err
+				}
+			case dataPath != "":
 				cfg.Data.Path = dataPath
 				cfg.Data.Format = configs.FormatAuto
 				if format != "" {
@@ -44,7 +52,11 @@ validation split of the data the model was trained on is used.`,
 					return err
 				}
 				res = train.EvalTokens(m, toks, cfg.Train.MicroBatchSize, cfg.Train.SeqLen)
-			} else {
+			case cfg.Data.Path != "" && train.IsTaskData(cfg.Data.Path):
+				if res, err = train.EvalTaskSplit(m, cfg, batches); err != nil {
+					return fmt.Errorf("eval: %w", err)
+				}
+			default:
 				ds, err := train.LoadData(cfg)
 				if err != nil {
 					return err
@@ -71,6 +83,7 @@ validation split of the data the model was trained on is used.`,
 	cmd.Flags().StringVar(&format, "format", "", "data format (auto, text, jsonl, parquet, arrow, shards)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object: loss, ppl, tokens")
 	cmd.Flags().IntVar(&batches, "batches", 0, "validation batches to use without --data (0 = all)")
+	addAdapterFlag(cmd, &adapter)
 	cmd.MarkFlagRequired("ckpt")
 	return cmd
 }

@@ -11,7 +11,7 @@ import (
 func init() { extraCommands = append(extraCommands, newGenerateCommand) }
 
 func newGenerateCommand() *cobra.Command {
-	var ckpt, prompt string
+	var ckpt, prompt, adapter string
 	var o train.SampleOptions
 	cmd := &cobra.Command{
 		Use:   "generate",
@@ -27,7 +27,7 @@ new token is predicted from the last max_seq_len tokens (said once on stderr).`,
 			if err := o.ValidateAs(flags); err != nil {
 				return err
 			}
-			cfg, m, _, err := train.LoadModel(ckpt)
+			cfg, m, err := loadModelAdapted("generate", ckpt, adapter)
 			if err != nil {
 				return err
 			}
@@ -56,6 +56,7 @@ new token is predicted from the last max_seq_len tokens (said once on stderr).`,
 	cmd.Flags().Float64VarP(&o.Temperature, "temperature", "t", 0.8, "sampling temperature (0 = greedy)")
 	cmd.Flags().IntVarP(&o.TopK, "top-k", "k", 40, "sample among the k most likely tokens (0 = all)")
 	cmd.Flags().Uint64Var(&o.Seed, "seed", 0, "random seed")
+	addAdapterFlag(cmd, &adapter)
 	cmd.MarkFlagRequired("ckpt")
 	cmd.MarkFlagRequired("prompt")
 	return cmd

@@ -42,6 +42,7 @@ type trainRun struct {
 	resume, force bool
 	model         *layers.Model               // nil: a fresh model from cfg
 	optState      map[string]*autograd.Tensor // nil: a fresh optimizer
+	extras        func(stepDir string) error  // further files in every checkpoint (a LoRA adapter)
 }
 
 // withData sets the run's batches, evaluation windows and entropy from
@@ -68,6 +69,7 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 	tr, err := train.New(train.Options{
 		Config: r.cfg, RunDir: r.out, Resume: r.resume, Force: r.force, Log: w,
 		Train: r.batches, Val: r.val, Model: r.model, OptimizerState: r.optState,
+		CheckpointExtras: r.extras,
 	})
 	var inUse *train.RunDirInUseError
 	if errors.As(err, &inUse) {
