@@ -32,6 +32,9 @@ dropping) are refused with the reason.`,
 			if err != nil {
 				return err
 			}
+			if _, lora := m.AttachedLoRA(); lora {
+				return fmt.Errorf("export: %s holds LoRA adapters, which the HF model layout has no place for: fold them in first (moetrain merge --ckpt %s --out MERGED), then export MERGED; the adapter itself is already in PEFT's layout in the run's adapter/ directory", ckpt, ckpt)
+			}
 			if err := checkpoint.ExportHF(out, cfg, train.ModelTensors(m)); err != nil {
 				return err
 			}

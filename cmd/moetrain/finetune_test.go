@@ -115,18 +115,21 @@ func TestFinetuneLoRA(t *testing.T) {
 		}
 	}
 	adapted, n1 := evalJSON(t, "--ckpt", base, "--adapter", filepath.Join(out, "adapter"), "--data", task)
-	run, n2 := evalJSON(t, "--ckpt", out, "--data", task)
+	ofRun, n2 := evalJSON(t, "--ckpt", out, "--data", task)
 	merged := filepath.Join(t.TempDir(), "merged")
 	mustRun(t, "merge", "--ckpt", base, "--adapter", filepath.Join(out, "adapter"), "--out", merged)
 	mergedLoss, n3 := evalJSON(t, "--ckpt", merged, "--data", task)
 	plain, _ := evalJSON(t, "--ckpt", base, "--data", task)
-	if math.Abs(adapted-run) >= 1e-5 || math.Abs(adapted-mergedLoss) >= 1e-5 || n1 != n2 || n1 != n3 {
-		t.Errorf("eval --adapter %.7f (%d tokens), the run %.7f (%d), merged %.7f (%d): want equal", adapted, n1, run, n2, mergedLoss, n3)
+	if math.Abs(adapted-ofRun) >= 1e-5 || math.Abs(adapted-mergedLoss) >= 1e-5 || n1 != n2 || n1 != n3 {
+		t.Errorf("eval --adapter %.7f (%d tokens), the run %.7f (%d), merged %.7f (%d): want equal", adapted, n1, ofRun, n2, mergedLoss, n3)
 	}
 	if adapted == plain {
 		t.Errorf("the adapter changed nothing: %.7f", plain)
 	}
 	mustRun(t, "export", "--ckpt", merged, "--out", filepath.Join(t.TempDir(), "hf"))
+	if _, errs, code := run(t, "export", "--ckpt", out, "--out", filepath.Join(t.TempDir(), "hf2")); code != 1 || !strings.Contains(errs, "moetrain merge") {
+		t.Errorf("export of a LoRA run: exit %d, %s", code, errs)
+	}
 	mustRun(t, "generate", "--ckpt", base, "--adapter", filepath.Join(out, "adapter"), "--prompt", "12+30=", "-n", "3")
 	// Resume continues the adapters; --adapter continues them in a new run.
 	stdout = mustRun(t, "finetune", "--resume", "--out", out, "--set", "train.steps=8")
@@ -137,8 +140,8 @@ func TestFinetuneLoRA(t *testing.T) {
 	mustRun(t, "finetune", "--from", base, "--data", task, "--out", cont, "--lora", "--adapter", filepath.Join(out, "adapter"),
 		"--set", "train.steps=0", "--set", "lora.rank=3") // the adapter's rank (8) wins, and the run says so in its config
 	run8, _ := evalJSON(t, "--ckpt", out, "--data", task)
-	if got, _ := evalJSON(t, "--ckpt", cont, "--data", task); math.Abs(got-run8) >= 1e-6 || run8 == run {
-		t.Errorf("--adapter at step 0 evaluates to %.7f, the adapter's run (step 8) to %.7f (step 6: %.7f)", got, run8, run)
+	if got, _ := evalJSON(t, "--ckpt", cont, "--data", task); math.Abs(got-run8) >= 1e-6 || run8 == ofRun {
+		t.Errorf("--adapter at step 0 evaluates to %.7f, the adapter's run (step 8) to %.7f (step 6: %.7f)", got, run8, ofRun)
 	}
 	mustRun(t, "finetune", "--resume", "--out", cont, "--set", "train.steps=2")
 }
