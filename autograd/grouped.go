@@ -16,15 +16,7 @@ func (tp *Tape) GroupedMatMul(x, w *Tensor, offsets []int) *Tensor {
 	if len(x.shape) != 2 || len(w.shape) != 3 || x.shape[1] != w.shape[2] {
 		panic(fmt.Sprintf("autograd.GroupedMatMul: x %v and w %v do not fit ([M,Din] x [E,Dout,Din])", x.shape, w.shape))
 	}
-	e := w.shape[0]
-	if len(offsets) != e+1 || offsets[0] != 0 || offsets[e] != x.shape[0] {
-		panic(fmt.Sprintf("autograd.GroupedMatMul: offsets %v do not cover %d rows in %d groups", offsets, x.shape[0], e))
-	}
-	for i := 0; i < e; i++ {
-		if offsets[i+1] < offsets[i] {
-			panic(fmt.Sprintf("autograd.GroupedMatMul: offsets %v decrease", offsets))
-		}
-	}
+	mustGroupOffsets("GroupedMatMul", offsets, x.shape[0], w.shape[0])
 	out := tp.allocDirty(x.dtype, x.shape[0], w.shape[1]) // the groups cover every row
 	if x.dtype == Float64 {
 		groupedForward[float64](tp.eng, x, w, out, offsets)
@@ -34,6 +26,19 @@ func (tp *Tape) GroupedMatMul(x, w *Tensor, offsets []int) *Tensor {
 		tp.record("GroupedMatMul", out, func() { groupedBackward[float32](tp, x, w, out, offsets) }, x, w)
 	}
 	return out
+}
+
+// mustGroupOffsets panics unless offsets has groups+1 non-decreasing
+// entries from 0 to rows.
+func mustGroupOffsets(op string, offsets []int, rows, groups int) {
+	if len(offsets) != groups+1 || offsets[0] != 0 || offsets[groups] != rows {
+		panic(fmt.Sprintf("autograd.%s: offsets %v do not cover %d rows in %d groups", op, offsets, rows, groups))
+	}
+	for i := range groups {
+		if offsets[i+1] < offsets[i] {
+			panic(fmt.Sprintf("autograd.%s: offsets %v decrease", op, offsets))
+		}
+	}
 }
 
 func groupedForward[T Float](eng *Engine, x, w, out *Tensor, offsets []int) {

@@ -40,13 +40,13 @@ func (x *Experts) Forward(tp *autograd.Tape, permuted *autograd.Tensor, offsets 
 }
 
 // groupedLinear maps x [M, In] by the per-expert weights w [E, Out, In] and
-// adds the adapter's term when lora is not nil: [M, Out].
+// adds the adapter's term when lora is not nil (in one op: LoRA.Grouped):
+// [M, Out].
 func groupedLinear(tp *autograd.Tape, x, w *autograd.Tensor, lora *LoRA, offsets []int, training bool, rng *rand.Rand) *autograd.Tensor {
-	y := tp.GroupedMatMul(x, w, offsets) // [M, Out]
 	if lora == nil {
-		return y
+		return tp.GroupedMatMul(x, w, offsets)
 	}
-	return tp.Add(y, lora.GroupedDelta(tp, x, offsets, training, rng))
+	return lora.Grouped(tp, x, w, offsets, training, rng)
 }
 
 // Params returns w1, w3, w2 (not the adapters': see Model.Adapters).

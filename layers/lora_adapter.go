@@ -58,9 +58,19 @@ func (l *LoRA) Delta(tp *autograd.Tape, x *autograd.Tensor, training bool, rng *
 	return tp.Scale(tp.MatMul(ax, l.B, false, true), l.Scale)        // [N, Out]
 }
 
+// Grouped maps x [M, In], grouped by expert with row offsets [E+1], through
+// the adapted expert weights w [E, Out, In] to x_e·w_e^T + s·B_e(A_e·drop(x_e))
+// [M, Out], as one op (autograd.Tape.GroupedLoRA): what GroupedMatMul(x, w)
+// plus GroupedDelta computes, without the three [M, Out] intermediates (and
+// their gradients) that the composition keeps on the tape.
+func (l *LoRA) Grouped(tp *autograd.Tape, x, w *autograd.Tensor, offsets []int, training bool, rng *rand.Rand) *autograd.Tensor {
+	return tp.GroupedLoRA(x, w, l.input(tp, x, training, rng), l.A, l.B, offsets, l.Scale)
+}
+
 // GroupedDelta maps x [M, In], grouped by expert with row offsets [E+1], to
 // s·B_e(A_e·drop(x)) [M, Out] for an expert adapter: two GEMMs per expert on
-// exactly its rows, like the experts' own.
+// exactly its rows, like the experts' own. The experts use Grouped, which
+// adds this to their own product in one op.
 func (l *LoRA) GroupedDelta(tp *autograd.Tape, x *autograd.Tensor, offsets []int, training bool, rng *rand.Rand) *autograd.Tensor {
 	ax := tp.GroupedMatMul(l.input(tp, x, training, rng), l.A, offsets) // [M, R]
 	return tp.Scale(tp.GroupedMatMul(ax, l.B, offsets), l.Scale)        // [M, Out]
