@@ -19,7 +19,8 @@ import (
 //     TestLoRAEveryExpertAdapted.
 //   - the router's adapter never set: TestLoRAGradients (the gate adapter
 //     gets no gradient), TestLoRAMergeEqualsAdapted.
-//   - Delta's or GroupedDelta's Scale dropped: TestLoRAMergeEqualsAdapted.
+//   - Delta's Scale dropped: TestLoRAMergeEqualsAdapted; the experts' GroupedLoRA scale dropped:
+//     TestExpertsLoRAFused.
 //   - Scale ignoring RSLoRA: TestLoRAScaleAndInit.
 //   - the Kaiming bound 1/In instead of 1/sqrt(In): TestLoRAScaleAndInit.
 //   - gaussian std 1/sqrt(R) instead of 1/R: TestLoRAScaleAndInit.

@@ -2,8 +2,8 @@
 # The fine-tuning experiment of the README: pre-train the `tiny` MoE on a real corpus, make a small task
 # from that corpus (tools/make_task_data.py: upper-case a phrase), and compare on the task's held-out
 # records: the base model; LoRA on attention and every expert (the lora.* defaults); LoRA on attention
-# only; full fine-tuning. Then prune the base model to half its experts by both methods and score it on
-# the task and on general text. Prints one Markdown table per part (also in OUT/finetune.md,
+# only; full fine-tuning. Then prune the base and the fully fine-tuned model to half their experts by both
+# methods (calibrated on the task's training records) and score them on the task and on general text. Prints one Markdown table per part (also in OUT/finetune.md,
 # OUT/prune.md).
 #
 # Usage (after `make build`):
@@ -51,7 +51,7 @@ mkdir -p "$out"
 timed() {
 	local name=$1
 	shift
-	echo "\$ moetrain $*" | sed "s#$out/#OUT/#g; s#$data#DATA#g"
+	echo "\$ moetrain $*" | sed "s#$out/#OUT/#g; s#$data#DATA#g" >&2
 	if ! /usr/bin/time -f %M -o "$out/$name.rss" "$MOETRAIN" "$@" >"$out/$name.log" 2>&1; then
 		tail -n 20 "$out/$name.log" >&2
 		die "$name failed; its output is in $out/$name.log"
@@ -73,31 +73,36 @@ timed lora-attn finetune --from "$out/base" --out "$out/lora-attn" --lora --set 
 timed full finetune --from "$out/base" --out "$out/full" "${ft[@]}" --set train.lr=1e-3 --set train.min_lr=1e-4
 
 trainable() { grep -oE '^lora: [0-9]+ trainable|^finetune: full, every one of the [^ ]+' "$out/$1.log" | grep -oE '[0-9.]+[kM]?$|[0-9]+ trainable' | grep -oE '^[0-9.]+[kM]?'; }
-{
-	echo "| run | trainable parameters | completion loss (test) | peak RSS MiB | trained tokens/s | wall s of training |"
-	echo "|---|---:|---:|---:|---:|---:|"
-	echo "| base (no fine-tuning) | 0 | $(printf %.4f "$(loss --ckpt "$out/base" --data "$test")") | | | |"
-	for name in lora-experts lora-attn full; do
-		tokens=$(field "$name" tokens) el=$(field "$name" elapsed_s)
-		awk -v n="$name" -v p="$(trainable "$name")" -v l="$(loss --ckpt "$out/$name" --data "$test")" -v r="$(cat "$out/$name.rss")" \
-			-v t="$tokens" -v e="$el" 'BEGIN { printf "| %s | %s | %.4f | %.0f | %.0f | %.1f |\n", n, p, l, r / 1024, (e > 0 ? t / e : 0), e }'
-	done
-} >"$out/finetune.md"
-
 general=$out/general.txt # the corpus' validation end: its last 5%
 tail -c $(($(wc -c <"$data") / 20)) "$data" >"$general"
 {
+	echo "| run | trainable parameters | completion loss (test) | loss on general text | peak RSS MiB | trained tokens/s | wall s of training |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	printf "| base (no fine-tuning) | 0 | %.4f | %.4f | | | |\n" "$(loss --ckpt "$out/base" --data "$test")" "$(loss --ckpt "$out/base" --data "$general")"
+	for name in lora-experts lora-attn full; do
+		tokens=$(field "$name" tokens) el=$(field "$name" elapsed_s)
+		awk -v n="$name" -v p="$(trainable "$name")" -v l="$(loss --ckpt "$out/$name" --data "$test")" -v g="$(loss --ckpt "$out/$name" --data "$general")" \
+			-v r="$(cat "$out/$name.rss")" -v t="$tokens" -v e="$el" \
+			'BEGIN { printf "| %s | %s | %.4f | %.4f | %.0f | %.0f | %.1f |\n", n, p, l, g, r / 1024, (e > 0 ? t / e : 0), e }'
+	done
+} >"$out/finetune.md"
+
+{
 	echo "| model | experts per MoE layer | loss on the task (test) | loss on general text |"
 	echo "|---|---:|---:|---:|"
-	printf "| base | 8 | %.4f | %.4f |\n" "$(loss --ckpt "$out/base" --data "$test")" "$(loss --ckpt "$out/base" --data "$general")"
+	for m in base full; do
+		printf "| %s | 8 | %.4f | %.4f |\n" "$m" "$(loss --ckpt "$out/$m" --data "$test")" "$(loss --ckpt "$out/$m" --data "$general")"
+	done
 	# prune calibrates on text: the task's training records, one "prompt completion" line each
 	python3 -c 'import json,sys; [print(r["prompt"] + r["completion"]) for r in map(json.loads, open(sys.argv[1]))]' \
 		"$out/task_train.jsonl" >"$out/task_train.txt"
-	for method in frequency reconstruction; do
-		timed "prune-$method" prune --ckpt "$out/base" --data "$out/task_train.txt" --keep 4 --method "$method" \
-			--out "$out/prune-$method" "${force[@]}"
-		printf "| pruned by %s | 4 | %.4f | %.4f |\n" "$method" "$(loss --ckpt "$out/prune-$method" --data "$test")" \
-			"$(loss --ckpt "$out/prune-$method" --data "$general")"
+	for m in base full; do
+		for method in frequency reconstruction; do
+			timed "prune-$m-$method" prune --ckpt "$out/$m" --data "$out/task_train.txt" --keep 4 --method "$method" \
+				--out "$out/prune-$m-$method" "${force[@]}"
+			printf "| %s pruned by %s | 4 | %.4f | %.4f |\n" "$m" "$method" "$(loss --ckpt "$out/prune-$m-$method" --data "$test")" \
+				"$(loss --ckpt "$out/prune-$m-$method" --data "$general")"
+		done
 	done
 } >"$out/prune.md"
 echo
