@@ -1,7 +1,9 @@
 package train
 
 import (
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/moetrain/moetrain/configs"
 	"github.com/moetrain/moetrain/data"
@@ -56,4 +58,34 @@ func EvalTaskSplit(m *layers.Model, c *configs.Config, batches int) (EvalResult,
 // errNoValidation says that c's data held out nothing to evaluate on.
 func errNoValidation(c *configs.Config) error {
 	return fmt.Errorf("the task data %s has no validation documents (data.val_fraction = %g); pass --data", c.Data.Path, c.Data.ValFraction)
+}
+
+// TaskTokens reads every record of the task file path as one token stream,
+// prompt then completion then end-of-text per record, with c's tokenizer:
+// calibration data for prune, which routes prompts and completions alike.
+func TaskTokens(c *configs.Config, path string) ([]int32, error) {
+	tok, err := data.LoadTokenizer(c.Data.Tokenizer)
+	if err != nil {
+		return nil, fmt.Errorf("data.tokenizer: %w", err)
+	}
+	eot, err := tok.EndOfText()
+	if err != nil {
+		return nil, fmt.Errorf("data %s: tokenizer %s: %w", path, tok.Name(), err)
+	}
+	fr, err := data.OpenFinetune(path, data.FinetuneReadOptions{Format: data.FinetuneAuto})
+	if err != nil {
+		return nil, err
+	}
+	defer fr.Close()
+	var out []int32
+	for {
+		rec, err := fr.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, data.EncodeRecord(tok, eot, rec).Tokens...)
+	}
 }

@@ -174,12 +174,18 @@ func TestFinetuneFull(t *testing.T) {
 	mustRun(t, "finetune", "--resume", "--out", out, "--set", "train.steps=8")
 }
 
-// TestEvalTaskData: eval --data of a prompt/completion file scores exactly the completion tokens.
+// TestEvalTaskData: eval --data of a prompt/completion file scores exactly the completion tokens,
+// and prune reads the same file.
 func TestEvalTaskData(t *testing.T) {
 	base := trainedMoE(t)
 	task, trained := taskFile(t, 50)
 	if _, n := evalJSON(t, "--ckpt", base, "--data", task); n != trained {
 		t.Errorf("eval scored %d tokens of the task file, want its %d completion tokens", n, trained)
+	}
+	// prune calibrates on a task file's records (prompts and completions) as it does on text.
+	stdout := mustRun(t, "prune", "--ckpt", base, "--data", task, "--keep", "2", "--method", "frequency", "--out", filepath.Join(t.TempDir(), "p"))
+	if !strings.Contains(stdout, "wrote") {
+		t.Errorf("prune of task data:\n%s", stdout)
 	}
 }
 

@@ -163,7 +163,13 @@ func pruneTokens(cfg *configs.Config, path, format string) ([]int32, error) {
 	if format != "" {
 		dc.Data.Format = configs.DataFormat(format)
 	}
-	toks, _, err := train.LoadTokens(&dc)
+	var toks []int32
+	var err error
+	if format == "" && train.IsTaskData(path) {
+		toks, err = train.TaskTokens(&dc, path) // prompt/completion or Alpaca records, prompts and completions alike
+	} else {
+		toks, _, err = train.LoadTokens(&dc)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("prune: --data %s: %w", path, err)
 	}
