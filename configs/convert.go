@@ -19,11 +19,10 @@ type rawValue struct {
 
 // textValue reads s, a value from the environment, --set or a flag, as a YAML scalar or flow list.
 func textValue(s string) rawValue {
-	var doc yaml.Node
 	node := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
 	if strings.TrimSpace(s) == "" {
 		node.Tag = "!!null"
-	} else if err := yaml.Unmarshal([]byte(s), &doc); err == nil && len(doc.Content) == 1 {
+	} else if doc, err := decodeOne([]byte(s)); err == nil && doc != nil && len(doc.Content) == 1 {
 		node = doc.Content[0]
 	}
 	return rawValue{node: node, text: s, fromText: true}
@@ -32,31 +31,61 @@ func textValue(s string) rawValue {
 // display returns the value as the user wrote it, for error messages.
 func (r rawValue) display() string {
 	if r.fromText {
-		return r.text
+		return clip(r.text)
 	}
 	return displayNode(r.node)
 }
 
+// displayNode writes n for an error message: a scalar as it is, a list or mapping in flow style.
+// At most maxShownItems entries of any list or mapping and about maxShownChars characters are
+// written, the rest counted ("... (N more)"), so that neither a long list nor an alias that expands
+// exponentially can make the message large.
 func displayNode(n *yaml.Node) string {
+	var b strings.Builder
+	writeNode(&b, n, 0)
+	return clip(b.String())
+}
+
+// writeNode appends n to b for displayNode; depth counts the enclosing lists, mappings and aliases.
+func writeNode(b *strings.Builder, n *yaml.Node, depth int) {
+	if n == nil || depth > 16 || b.Len() > maxShownChars {
+		b.WriteString("...")
+		return
+	}
 	switch n.Kind {
 	case yaml.ScalarNode:
-		return n.Value
+		b.WriteString(clip(n.Value))
 	case yaml.SequenceNode:
-		parts := make([]string, len(n.Content))
+		b.WriteByte('[')
 		for i, c := range n.Content {
-			parts[i] = displayNode(c)
+			if i == maxShownItems || b.Len() > maxShownChars {
+				fmt.Fprintf(b, "... (%d more)", len(n.Content)-i)
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			writeNode(b, c, depth+1)
 		}
-		return "[" + strings.Join(parts, ", ") + "]"
+		b.WriteByte(']')
 	case yaml.MappingNode:
-		parts := make([]string, 0, len(n.Content)/2)
+		b.WriteByte('{')
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			parts = append(parts, n.Content[i].Value+": "+displayNode(n.Content[i+1]))
+			if i/2 == maxShownItems || b.Len() > maxShownChars {
+				fmt.Fprintf(b, "... (%d more)", (len(n.Content)-i)/2)
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(clip(n.Content[i].Value))
+			b.WriteString(": ")
+			writeNode(b, n.Content[i+1], depth+1)
 		}
-		return "{" + strings.Join(parts, ", ") + "}"
+		b.WriteByte('}')
 	case yaml.AliasNode:
-		return displayNode(n.Alias)
+		writeNode(b, n.Alias, depth+1)
 	}
-	return ""
 }
 
 // describeType names what a key of type t accepts, for error messages.
@@ -155,6 +184,9 @@ func convertString(node *yaml.Node, r rawValue) any {
 
 // convertList reads the list form of moe.layer_freq or moe.num_experts.
 func convertList(f *field, node *yaml.Node) (any, *convertError) {
+	if n := len(node.Content); n > MaxListEntries {
+		return nil, tooLong(f, n)
+	}
 	ints := make([]int, 0, len(node.Content))
 	for i, item := range node.Content {
 		for item.Kind == yaml.AliasNode {
@@ -166,7 +198,7 @@ func convertList(f *field, node *yaml.Node) (any, *convertError) {
 		if f.typ == layerFreqType {
 			b, err := parseBool(item.Value)
 			if err != nil {
-				return nil, &convertError{fmt.Sprintf("entry %d is %q, not 0 or 1", i, item.Value),
+				return nil, &convertError{fmt.Sprintf("entry %d is %q, not 0 or 1", i, clip(item.Value)),
 					"write 1 for an MoE layer and 0 for a dense layer"}
 			}
 			ints = append(ints, map[bool]int{false: 0, true: 1}[b.(bool)])
@@ -211,8 +243,14 @@ func convertNames(f *field, node *yaml.Node, r rawValue) (any, *convertError) {
 		if r.fromText && strings.HasPrefix(text, "[") {
 			return nil, &convertError{"is not a YAML list", fmt.Sprintf("write %s=q_proj,v_proj or %s=[q_proj, v_proj]", f.key, f.key)}
 		}
+		if n := strings.Count(node.Value, ",") + 1; n > MaxListEntries {
+			return nil, tooLong(f, n)
+		}
 		items = strings.Split(node.Value, ",")
 	case yaml.SequenceNode:
+		if n := len(node.Content); n > MaxListEntries {
+			return nil, tooLong(f, n)
+		}
 		for i, item := range node.Content {
 			for item.Kind == yaml.AliasNode {
 				item = item.Alias
@@ -233,6 +271,41 @@ func convertNames(f *field, node *yaml.Node, r rawValue) (any, *convertError) {
 	return names, nil
 }
 
+// tooLong is the error for a list value of n entries, more than MaxListEntries.
+func tooLong(f *field, n int) *convertError {
+	return &convertError{fmt.Sprintf("has %d entries, more than the %d a list may have", n, MaxListEntries),
+		fmt.Sprintf("give %s with at most one entry per layer (model.n_layers is at most %d)", f.key, MaxLayers)}
+}
+
+// aliasNodes counts the nodes that the aliases (*a) inside n stand for, each time an alias is
+// reached, stopping once the count passes limit (so it costs at most about limit steps, whatever
+// the aliases expand to). A value without aliases counts 0, however long.
+func aliasNodes(n *yaml.Node, limit int) int {
+	count := 0
+	var walk func(n *yaml.Node, depth int, expanded bool)
+	walk = func(n *yaml.Node, depth int, expanded bool) {
+		if n == nil || count > limit {
+			return
+		}
+		if expanded {
+			count++
+		}
+		if depth > 64 { // nesting this deep is a hostile input whatever its size
+			count = limit + 1
+			return
+		}
+		if n.Kind == yaml.AliasNode {
+			walk(n.Alias, depth+1, true)
+			return
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1, expanded)
+		}
+	}
+	walk(n, 0, false)
+	return count
+}
+
 // parseInt reads a decimal integer; a number with no fractional part ("1e3", "300.0") is accepted too.
 func parseInt(s, want string) (int64, *convertError) {
 	s = strings.TrimSpace(s)
@@ -242,7 +315,7 @@ func parseInt(s, want string) (int64, *convertError) {
 	if x, err := strconv.ParseFloat(s, 64); err == nil && x == math.Trunc(x) && math.Abs(x) < 1<<53 {
 		return int64(x), nil
 	}
-	return 0, &convertError{fmt.Sprintf("cannot parse %q as an integer", s), fmt.Sprintf("give %s", want)}
+	return 0, &convertError{fmt.Sprintf("cannot parse %q as an integer", clip(s)), fmt.Sprintf("give %s", want)}
 }
 
 // parseFloat reads a finite decimal number such as 3e-4 or 0.1.
@@ -250,10 +323,10 @@ func parseFloat(s string) (any, *convertError) {
 	s = strings.TrimSpace(s)
 	x, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return nil, &convertError{fmt.Sprintf("cannot parse %q as a number", s), "give a decimal number such as 0.1 or 3e-4"}
+		return nil, &convertError{fmt.Sprintf("cannot parse %q as a number", clip(s)), "give a decimal number such as 0.1 or 3e-4"}
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
-		return nil, &convertError{fmt.Sprintf("%q is not a finite number", s), "give a decimal number such as 0.1 or 3e-4"}
+		return nil, &convertError{fmt.Sprintf("%q is not a finite number", clip(s)), "give a decimal number such as 0.1 or 3e-4"}
 	}
 	return x, nil
 }
@@ -266,5 +339,5 @@ func parseBool(s string) (any, *convertError) {
 	case "false", "no", "off", "0":
 		return false, nil
 	}
-	return nil, &convertError{fmt.Sprintf("cannot parse %q as a boolean", s), "give true or false"}
+	return nil, &convertError{fmt.Sprintf("cannot parse %q as a boolean", clip(s)), "give true or false"}
 }

@@ -19,12 +19,12 @@ type FieldError struct {
 // Error implements error.
 func (e *FieldError) Error() string {
 	var b strings.Builder
-	b.WriteString(e.Key)
+	b.WriteString(clip(e.Key))
 	b.WriteString(": ")
 	b.WriteString(e.Msg)
 	if e.Source != "" {
 		b.WriteString(" (")
-		b.WriteString(e.Source)
+		b.WriteString(clip(e.Source))
 		b.WriteString(")")
 	}
 	if e.Hint != "" {
@@ -45,7 +45,11 @@ func (es Errors) Error() string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d problems in the configuration:", len(es))
-	for _, e := range es {
+	for i, e := range es {
+		if i == maxShownErrors {
+			fmt.Fprintf(&b, "\n  ... and %d more", len(es)-i)
+			break
+		}
 		b.WriteString("\n  - ")
 		b.WriteString(e.Error())
 	}
@@ -73,6 +77,9 @@ func (es Errors) orNil() error {
 // the section the key was written under.
 func unknownKeyHint(key string) string {
 	if s := suggestKey(key); s != "" {
+		if isSection(s) {
+			return fmt.Sprintf("did you mean %q? (a section; its keys are %s)", s, shownKeys(registry.sections[s]))
+		}
 		return fmt.Sprintf("did you mean %q?", s)
 	}
 	section := key
@@ -83,17 +90,25 @@ func unknownKeyHint(key string) string {
 		}
 		section = section[:i]
 		if isSection(section) {
-			return fmt.Sprintf("the keys under %s are %s", section, strings.Join(registry.sections[section], ", "))
+			return fmt.Sprintf("the keys under %s are %s", section, shownKeys(registry.sections[section]))
 		}
 	}
 	return "valid top-level sections are model, moe, train, data, parallel, upcycle and lora"
 }
 
-// suggestKey returns the valid key closest to the unknown key, or "" when none is close. A key whose
-// last part names exactly one valid key in another section ("model.lr") gets that key ("train.lr"),
-// and so does the start of exactly one key ("train.warmup" -> "train.warmup_steps").
+// suggestKey returns the valid key or section closest to the unknown key, or "" when none is close.
+// A key whose last part names exactly one valid key in another section ("model.lr") gets that key
+// ("train.lr"), and so does the start of exactly one key ("train.warmup" -> "train.warmup_steps").
+// The suggestion always differs from key: a key or section is never suggested for itself.
 func suggestKey(key string) string {
+	given := key
 	key = strings.ToLower(key)
+	if lookup(key) != nil || isSection(key) {
+		if given != key {
+			return key // only the case differs: "Train.Steps" -> "train.steps"
+		}
+		return "" // nothing to correct; callers say what is wrong with a section used as a key
+	}
 	leaf := key[strings.LastIndex(key, ".")+1:]
 	var sameLeaf []string
 	for _, f := range registry.fields {

@@ -1,7 +1,10 @@
 package configs
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -11,11 +14,15 @@ import (
 // (train: {lr: 0.01}); dotted keys (train.lr: 0.01) are accepted at any level. It returns an error
 // only for text that is not YAML or not a mapping; key and value problems go to l.errs.
 func (l *loader) readFile(data []byte, name string) error {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if len(data) > MaxFileBytes {
+		return fmt.Errorf("%s: more than %d bytes, the most a configuration may have (a configuration is a few dozen keys); check that this is the right file",
+			name, MaxFileBytes)
+	}
+	doc, err := decodeOne(data)
+	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if len(doc.Content) == 0 {
+	if doc == nil || len(doc.Content) == 0 {
 		return nil // empty file: defaults only
 	}
 	root := doc.Content[0]
@@ -62,4 +69,43 @@ func (l *loader) readMapping(m *yaml.Node, prefix, name string, seen map[string]
 			l.errs = append(l.errs, &FieldError{Key: key, Source: src, Msg: "unknown key", Hint: unknownKeyHint(key)})
 		}
 	}
+}
+
+// decodeOne reads data as exactly one YAML document and returns its document node, or nil for
+// text with no document at all. Further documents ("---" and more keys) are refused, not ignored:
+// keys after a document separator would otherwise be dropped without a word. An empty document
+// after the first (a trailing "---") is accepted.
+func decodeOne(data []byte) (*yaml.Node, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var first *yaml.Node
+	for {
+		doc := new(yaml.Node)
+		err := dec.Decode(doc)
+		if errors.Is(err, io.EOF) {
+			return first, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case first == nil:
+			first = doc
+		case !emptyDocument(doc):
+			line := doc.Line
+			if len(doc.Content) > 0 {
+				line = doc.Content[0].Line
+			}
+			return nil, fmt.Errorf("line %d: a second YAML document starts here, after a \"---\" line, but a configuration is one document; "+
+				"remove the \"---\" and merge the keys into one mapping", line)
+		}
+	}
+}
+
+// emptyDocument reports whether doc holds nothing: no node, or a single empty null scalar.
+func emptyDocument(doc *yaml.Node) bool {
+	if len(doc.Content) == 0 {
+		return true
+	}
+	n := doc.Content[0]
+	return len(doc.Content) == 1 && n.Kind == yaml.ScalarNode && n.Value == "" && n.Style == 0
 }

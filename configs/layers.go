@@ -76,28 +76,32 @@ func formatInts(xs []int) string {
 // are false for a dense model (moe.num_experts 0 or moe.layer_freq 0). A layer_freq list longer or
 // shorter than n_layers (which Validate rejects) is cut or padded with false.
 func (c *Config) MoELayers() []bool {
-	n := max(c.Model.NLayers, 0)
-	out := make([]bool, n)
-	moe := c.MoE
-	if !moe.NumExperts.IsList() && moe.NumExperts.All == 0 {
-		return out
-	}
+	out := make([]bool, max(c.Model.NLayers, 0))
 	for i := range out {
-		switch {
-		case moe.LayerFreq.IsList():
-			out[i] = i < len(moe.LayerFreq.Pattern) && moe.LayerFreq.Pattern[i]
-		case moe.LayerFreq.Every > 0:
-			out[i] = i%moe.LayerFreq.Every == 0
-		}
+		out[i] = c.isMoELayer(i)
 	}
 	return out
+}
+
+// isMoELayer reports whether layer i is an MoE layer, as MoELayers does, in constant time.
+func (c *Config) isMoELayer(i int) bool {
+	moe := c.MoE
+	switch {
+	case !moe.NumExperts.IsList() && moe.NumExperts.All == 0:
+		return false
+	case moe.LayerFreq.IsList():
+		return i < len(moe.LayerFreq.Pattern) && moe.LayerFreq.Pattern[i]
+	case moe.LayerFreq.Every > 0:
+		return i%moe.LayerFreq.Every == 0
+	}
+	return false
 }
 
 // NumMoELayers counts the MoE layers that MoELayers reports.
 func (c *Config) NumMoELayers() int {
 	n := 0
-	for _, m := range c.MoELayers() {
-		if m {
+	for i := range max(c.Model.NLayers, 0) {
+		if c.isMoELayer(i) {
 			n++
 		}
 	}
@@ -108,15 +112,16 @@ func (c *Config) NumMoELayers() int {
 func (c *Config) IsDense() bool { return c.NumMoELayers() == 0 }
 
 // ExpertsForLayer returns E of layer i: the routed expert count of an MoE layer, 0 for a dense layer.
+// It takes constant time unless both moe.layer_freq and moe.num_experts are lists (then time in i),
+// so a loop over the layers that calls it stays linear in their number.
 // It panics if i is not in [0, model.n_layers), or if a moe.num_experts list has fewer entries than
 // there are MoE layers (a Config that Validate rejects).
 func (c *Config) ExpertsForLayer(i int) int {
-	layers := c.MoELayers()
-	if i < 0 || i >= len(layers) {
+	if i < 0 || i >= max(c.Model.NLayers, 0) {
 		panic("configs: ExpertsForLayer: layer " + strconv.Itoa(i) + " out of range [0, " +
-			strconv.Itoa(len(layers)) + ")")
+			strconv.Itoa(max(c.Model.NLayers, 0)) + ")")
 	}
-	n, ok := c.expertCount(layers, i)
+	n, ok := c.expertCount(i)
 	if !ok {
 		panic("configs: ExpertsForLayer: moe.num_experts has " + strconv.Itoa(len(c.MoE.NumExperts.PerLayer)) +
 			" entries, too few for MoE layer " + strconv.Itoa(i))
@@ -124,23 +129,46 @@ func (c *Config) ExpertsForLayer(i int) int {
 	return n
 }
 
-// expertCount returns E of layer i given the MoE flags of all layers; ok is false when a
-// moe.num_experts list has no entry for it.
-func (c *Config) expertCount(layers []bool, i int) (n int, ok bool) {
-	if !layers[i] {
+// expertCount returns E of layer i; ok is false when a moe.num_experts list has no entry for it.
+func (c *Config) expertCount(i int) (n int, ok bool) {
+	if !c.isMoELayer(i) {
 		return 0, true
 	}
 	if !c.MoE.NumExperts.IsList() {
 		return c.MoE.NumExperts.All, true
 	}
 	j := 0 // index of layer i among the MoE layers
-	for _, m := range layers[:i] {
-		if m {
-			j++
+	if f := c.MoE.LayerFreq; f.IsList() {
+		for _, m := range f.Pattern[:min(i, len(f.Pattern))] {
+			if m {
+				j++
+			}
 		}
+	} else {
+		j = (i + f.Every - 1) / f.Every // the multiples of Every below i
 	}
 	if j >= len(c.MoE.NumExperts.PerLayer) {
 		return 0, false
 	}
 	return c.MoE.NumExperts.PerLayer[j], true
+}
+
+// layerExperts returns E of every layer (0 for dense layers and for MoE layers a too-short
+// moe.num_experts list leaves without a count), in time linear in the number of layers.
+func (c *Config) layerExperts() []int {
+	out := make([]int, max(c.Model.NLayers, 0))
+	j := 0
+	for i := range out {
+		switch {
+		case !c.isMoELayer(i):
+		case !c.MoE.NumExperts.IsList():
+			out[i] = c.MoE.NumExperts.All
+		default:
+			if j < len(c.MoE.NumExperts.PerLayer) {
+				out[i] = c.MoE.NumExperts.PerLayer[j]
+			}
+			j++
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -130,6 +131,12 @@ func newLoader() *loader {
 
 // store converts raw for key f and records it in ly, or records why it cannot be converted.
 func (l *loader) store(ly *layer, f *field, raw rawValue, src string) {
+	if aliasNodes(raw.node, maxAliasNodes) > maxAliasNodes {
+		l.errs = append(l.errs, &FieldError{Key: f.key, Value: raw.display(), Source: src,
+			Msg:  fmt.Sprintf("expands through YAML aliases (*name) to more than %d values", maxAliasNodes),
+			Hint: "write the value out without aliases"})
+		return
+	}
 	v, cerr := convert(f, raw)
 	if cerr != nil {
 		l.errs = append(l.errs, &FieldError{Key: f.key, Value: raw.display(), Source: src, Msg: cerr.msg, Hint: cerr.hint})
@@ -177,11 +184,30 @@ func unknownEnvHint(name string) string {
 	if s := closest(name, names, max(2, len(name)/5)); s != "" {
 		return fmt.Sprintf("did you mean %s (%s)?", s, registry.byEnv[s].key)
 	}
+	for section, keys := range registry.sections {
+		if EnvVar(section) == strings.ToUpper(name) && len(keys) > 0 {
+			return sectionEnvHint(section)
+		}
+	}
 	key := strings.ToLower(strings.TrimPrefix(name, EnvPrefix))
 	if s := suggestKey(strings.Replace(key, "_", ".", 1)); s != "" {
+		if isSection(s) {
+			return sectionEnvHint(s)
+		}
 		return fmt.Sprintf("did you mean %s (%s)?", EnvVar(s), s)
 	}
 	return "variables are " + EnvPrefix + " followed by a key with . and - written as _, e.g. MOETRAIN_TRAIN_LR"
+}
+
+// sectionEnvHint says that section is a group of keys and names the variables of its first keys.
+func sectionEnvHint(section string) string {
+	var vars []string
+	for _, f := range registry.fields {
+		if strings.HasPrefix(f.key, section+".") && len(vars) < 3 {
+			vars = append(vars, fmt.Sprintf("%s (%s)", EnvVar(f.key), f.key))
+		}
+	}
+	return fmt.Sprintf("%s is a section, not a key; set the variable of one of its keys, e.g. %s", section, strings.Join(vars, ", "))
 }
 
 // readOverride reads one flag or --set value for key into ly.
@@ -251,7 +277,7 @@ func readConfigRef(ref string) (data []byte, name string, err error) {
 			return data, "preset " + ref, nil
 		}
 	}
-	data, err = os.ReadFile(ref)
+	data, err = readBounded(ref)
 	if err == nil {
 		return data, "file " + ref, nil
 	}
@@ -263,4 +289,19 @@ func readConfigRef(ref string) (data []byte, name string, err error) {
 		return nil, "", errors.New(msg)
 	}
 	return nil, "", fmt.Errorf("config file: %w", err)
+}
+
+// readBounded reads the file at path, but no more than MaxFileBytes+1 bytes of it, so that a huge
+// file or a device such as /dev/zero is refused by readFile's size check instead of read forever.
+func readBounded(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return data, nil
 }

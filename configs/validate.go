@@ -13,6 +13,10 @@ import (
 // valid). Each FieldError names the key and its value; Source is left empty (Load fills it in).
 func (c *Config) Validate() error {
 	var v checks
+	v.bounds(c)
+	if len(v.errs) > 0 {
+		return v.errs // the other rules walk the layers and experts; a size beyond its bound is reported alone
+	}
 	v.model(c)
 	v.moe(c)
 	v.train(c)
@@ -34,17 +38,26 @@ func (v *checks) fail(key string, value any, msg, hint string) {
 
 // formatValue writes a value as it would appear in YAML, strings quoted.
 func formatValue(value any) string {
+	switch x := value.(type) {
+	case []string:
+		return shownList(len(x), func(i int) string { return x[i] })
+	case LayerFreq:
+		if x.IsList() {
+			return shownList(len(x.Pattern), func(i int) string { return map[bool]string{false: "0", true: "1"}[x.Pattern[i]] })
+		}
+	case ExpertCount:
+		if x.IsList() {
+			return shownList(len(x.PerLayer), func(i int) string { return strconv.Itoa(x.PerLayer[i]) })
+		}
+	}
 	rv := reflect.ValueOf(value)
 	switch rv.Kind() {
 	case reflect.String:
-		return strconv.Quote(rv.String())
+		return strconv.Quote(clip(rv.String()))
 	case reflect.Float64:
 		return strconv.FormatFloat(rv.Float(), 'g', -1, 64)
 	}
-	if names, ok := value.([]string); ok {
-		return "[" + strings.Join(names, ", ") + "]"
-	}
-	return fmt.Sprint(value)
+	return clip(fmt.Sprint(value))
 }
 
 // atLeast checks key >= lo for an integer key.

@@ -84,9 +84,8 @@ func (v *checks) parallel(c *Config) {
 			"use parallel.expert_parallel=1")
 		return
 	}
-	layers := c.MoELayers()
-	for i, moe := range layers {
-		if e, _ := c.expertCount(layers, i); moe && e%p.ExpertParallel != 0 {
+	for i, e := range c.layerExperts() {
+		if c.isMoELayer(i) && e%p.ExpertParallel != 0 {
 			v.fail("parallel.expert_parallel", p.ExpertParallel, fmt.Sprintf("does not divide the %d experts of layer %d",
 				e, i), "each rank of an expert-parallel group holds num_experts/expert_parallel experts")
 			return

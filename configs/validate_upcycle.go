@@ -31,9 +31,8 @@ func (v *checks) granularShape(c *Config, g int) {
 		v.fail("moe.top_k", c.MoE.TopK, "is not a multiple of "+why,
 			"granular upcycling routes whole copies of the FFN, each G experts wide; make top_k a multiple of G")
 	}
-	layers := c.MoELayers()
-	for i, moe := range layers {
-		if e, ok := c.expertCount(layers, i); moe && ok && e >= 1 && e%g != 0 {
+	for i, e := range c.layerExperts() {
+		if e >= 1 && e%g != 0 {
 			v.fail("moe.num_experts", c.MoE.NumExperts, fmt.Sprintf("gives layer %d %d experts, not a multiple of %s", i, e, why),
 				"each copy of the FFN becomes G experts; make num_experts a multiple of G")
 			return
