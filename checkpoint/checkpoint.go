@@ -181,6 +181,30 @@ func Load(stepDir string) (*Checkpoint, error) {
 	return ck, nil
 }
 
+// LoadModelOnly reads the checkpoint in stepDir as Load does but decodes and
+// verifies only its model file (size and SHA-256 against the manifest), for
+// commands that never use the optimizer state: the returned Optimizer is nil
+// and optimizer.safetensors is not opened.
+func LoadModelOnly(stepDir string) (*Checkpoint, error) {
+	m, err := ReadManifest(stepDir)
+	if err != nil {
+		return nil, err
+	}
+	ck := &Checkpoint{
+		Step:    m.Step,
+		Config:  m.Config,
+		Sampler: compactJSON(m.Sampler),
+		RNG:     m.RNG,
+		Metrics: m.Metrics,
+		Created: m.Created,
+		Model:   map[string]*autograd.Tensor{},
+	}
+	if err := verifyFile(filepath.Join(stepDir, ModelFile), m.Files[ModelFile], floatSink(ck.Model)); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", stepDir, err)
+	}
+	return ck, nil
+}
+
 // Verify checks every file of the checkpoint in stepDir against its
 // manifest without decoding tensors.
 func Verify(stepDir string) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,19 +37,32 @@ func ImportHF(dir string) (*configs.Config, map[string]*autograd.Tensor, error) 
 		return nil, nil, fmt.Errorf("import hf: no *.safetensors file in %s", dir)
 	}
 	sort.Strings(files)
+	// Compare what config.json implies with what the headers hold before
+	// reading any tensor data or building a model sized by the config.
+	stored, err := readHFHeaders(files)
+	if err != nil {
+		return nil, nil, fmt.Errorf("import hf: %w", err)
+	}
+	if err := checkHFHeaders(cfg, stored, filepath.Join(dir, HFConfigFile)); err != nil {
+		return nil, nil, fmt.Errorf("import hf: %w", err)
+	}
+	experts := c0Experts(cfg)
 	out := map[string]*autograd.Tensor{}
-	experts := map[string]map[int]*autograd.Tensor{} // "layers.L.moe.experts.w1" -> expert -> [., .]
+	byStacked := map[string]map[int]*autograd.Tensor{} // "layers.L.moe.experts.w1" -> expert -> [., .]
 	for _, f := range files {
 		ts, _, err := ReadSafetensors(f)
 		if err != nil {
 			return nil, nil, fmt.Errorf("import hf: %w", err)
 		}
+		if err := CheckFinite(ts, f, "weight", "the model is damaged or diverged; import a healthy copy"); err != nil {
+			return nil, nil, fmt.Errorf("import hf: %w", err)
+		}
 		for name, t := range ts {
 			if stacked, e, ok := parseHFExpert(name); ok {
-				if experts[stacked] == nil {
-					experts[stacked] = map[int]*autograd.Tensor{}
+				if byStacked[stacked] == nil {
+					byStacked[stacked] = map[int]*autograd.Tensor{}
 				}
-				experts[stacked][e] = t
+				byStacked[stacked][e] = t
 				continue
 			}
 			ours, ok := ourName(name)
@@ -61,8 +75,8 @@ func ImportHF(dir string) (*configs.Config, map[string]*autograd.Tensor, error) 
 			out[ours] = autograd.ToFloat32(t)
 		}
 	}
-	for stacked, byExpert := range experts {
-		t, err := stackExperts(stacked, byExpert, cfg.ExpertsForLayer(0))
+	for stacked, byExpert := range byStacked {
+		t, err := stackExperts(stacked, byExpert, experts)
 		if err != nil {
 			return nil, nil, fmt.Errorf("import hf: %w", err)
 		}
@@ -245,9 +259,16 @@ func stackExperts(name string, byExpert map[int]*autograd.Tensor, e int) (*autog
 		if !ok || t.Len() != inner {
 			return nil, fmt.Errorf("%s: expert %d missing or of another shape", name, i)
 		}
+		if !slices.Equal(t.Shape(), first.Shape()) {
+			return nil, fmt.Errorf("%s: expert %d has shape %v, expert 0 has %v", name, i, t.Shape(), first.Shape())
+		}
 		for j := 0; j < inner; j++ {
 			out.Set(i*inner+j, t.At(j))
 		}
 	}
 	return out, nil
 }
+
+// c0Experts is the expert count of an imported configuration (Mixtral has
+// one for every layer; 0 for Llama).
+func c0Experts(c *configs.Config) int { return c.MoE.NumExperts.All }

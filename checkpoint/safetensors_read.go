@@ -68,7 +68,7 @@ func floatSink(out map[string]*autograd.Tensor) sink {
 				return err
 			}
 		default:
-			return fmt.Errorf("dtype %s is not a float type (use ReadSafetensorsRaw)", t.dtype)
+			return fmt.Errorf("dtype %s is not a float type; model and optimizer files hold F32, F64, F16 or BF16 tensors (is this a file of weights?)", t.dtype)
 		}
 		x.Name = t.name
 		out[t.name] = x

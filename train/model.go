@@ -126,19 +126,35 @@ func SetModelTensors(m *layers.Model, ts map[string]*autograd.Tensor, source str
 
 // LoadModel reads a checkpoint (any form checkpoint.Resolve accepts) and
 // returns its configuration and model; a LoRA run's checkpoint comes with its
-// adapters attached.
+// adapters attached. Only the model file is read and verified (the returned
+// checkpoint has no optimizer state); its tensors are compared with the shapes
+// the configuration implies before the model is built, and non-finite
+// weights are refused.
 func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Checkpoint, error) {
+	return loadModel(ckptArg, checkpoint.LoadModelOnly)
+}
+
+// loadModel is LoadModel reading the step directory with load (Load keeps
+// the optimizer state, LoadModelOnly skips it).
+func loadModel(ckptArg string, load func(string) (*checkpoint.Checkpoint, error)) (*configs.Config, *layers.Model, *checkpoint.Checkpoint, error) {
 	dir, err := checkpoint.Resolve(ckptArg)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	ck, err := checkpoint.Load(dir)
+	ck, err := load(dir)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	cfg, err := configs.FromYAML([]byte(ck.Config))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s: config: %w", dir, err)
+	}
+	file := filepath.Join(dir, checkpoint.ModelFile)
+	if err := checkpoint.CheckModelShapes(cfg, checkpoint.TensorShapes(ck.Model), file); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkpoint.CheckFinite(ck.Model, file, "weight", "the run diverged or the file is damaged: use an earlier checkpoint (--ckpt with its step directory)"); err != nil {
+		return nil, nil, nil, err
 	}
 	m, err := NewModel(cfg)
 	if err != nil {
@@ -147,7 +163,7 @@ func LoadModel(ckptArg string) (*configs.Config, *layers.Model, *checkpoint.Chec
 	if err := attachForCheckpoint(m, cfg, ck.Model); err != nil {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
-	if err := SetModelTensors(m, ck.Model, filepath.Join(dir, checkpoint.ModelFile)); err != nil {
+	if err := SetModelTensors(m, ck.Model, file); err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, m, ck, nil

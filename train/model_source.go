@@ -29,7 +29,7 @@ func OpenModel(path string) (*configs.Config, *layers.Model, *checkpoint.Checkpo
 		return nil, nil, nil, fmt.Errorf("%s: no such checkpoint or HuggingFace directory", path)
 	}
 	if !IsHFDir(path) {
-		return LoadModel(path)
+		return loadModel(path, checkpoint.Load) // upcycling carries the AdamW moments
 	}
 	cfg, tensors, err := checkpoint.ImportHF(path)
 	if err != nil {
