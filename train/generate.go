@@ -33,6 +33,9 @@ func Generate(m *layers.Model, prompt []int32, o SampleOptions) ([]int32, error)
 	if len(prompt) == 0 {
 		return nil, fmt.Errorf("generate: empty prompt")
 	}
+	if err := CheckTokenIDs(prompt, m.Cfg.Vocab); err != nil {
+		return nil, fmt.Errorf("generate: prompt %w", err)
+	}
 	maxLen := m.Cfg.MaxSeqLen
 	rng := rand.New(rand.NewPCG(o.Seed, 0x67656e))
 	tp := autograd.NewNoGradTape()
@@ -52,6 +55,9 @@ func Generate(m *layers.Model, prompt []int32, o SampleOptions) ([]int32, error)
 			probs[i] = lg.At(last*v + i)
 		}
 		tp.Reset()
+		if i, bad := firstNonFinite(probs); bad {
+			return nil, &NonFiniteLogitsError{Position: len(ctx) - 1, Token: i, Value: probs[i]}
+		}
 		tok := sampleToken(probs, o.Temperature, o.TopK, rng)
 		ctx = append(ctx, tok)
 		out = ctx[len(prompt):]
@@ -61,6 +67,41 @@ func Generate(m *layers.Model, prompt []int32, o SampleOptions) ([]int32, error)
 		next = ctx[len(ctx)-1:]
 	}
 	return append([]int32(nil), out...), nil
+}
+
+// NonFiniteLogitsError reports logits that are NaN or infinite: the model's
+// weights overflow or hold non-finite values, so nothing it predicts means
+// anything.
+type NonFiniteLogitsError struct {
+	Position int     // context position whose next token was being predicted
+	Token    int     // first vocabulary id with a non-finite logit
+	Value    float64 // that logit
+}
+
+func (e *NonFiniteLogitsError) Error() string {
+	return fmt.Sprintf("generate: the logit of token id %d after position %d is %v: the model's weights give non-finite outputs", e.Token, e.Position, e.Value)
+}
+
+// CheckTokenIDs reports the first of ids outside [0, vocab): a tokenizer
+// other than the model's (its file changed since training) gives ids the
+// embedding table does not have.
+func CheckTokenIDs(ids []int32, vocab int) error {
+	for i, id := range ids {
+		if id < 0 || int(id) >= vocab {
+			return fmt.Errorf("token %d is id %d, outside the model's vocabulary of %d ids (0..%d); the tokenizer is not the one the model was trained with", i, id, vocab, vocab-1)
+		}
+	}
+	return nil
+}
+
+// firstNonFinite returns the index of the first NaN or infinite value of xs.
+func firstNonFinite(xs []float64) (int, bool) {
+	for i, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return i, true
+		}
+	}
+	return 0, false
 }
 
 // SampleOptionNames names SampleOptions' fields in Validate's errors: a

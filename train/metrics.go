@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -44,9 +45,15 @@ type MetricsLog struct {
 // step, lines of later steps (written after that checkpoint by the run that
 // was interrupted) are dropped first, so the log reads as one run.
 func OpenMetrics(runDir string, resumeStep int) (*MetricsLog, error) {
+	return OpenMetricsLog(runDir, resumeStep, io.Discard)
+}
+
+// OpenMetricsLog is OpenMetrics saying on log what it repairs: a torn last
+// line (a write cut short by a full disk or a crash) is dropped on resume.
+func OpenMetricsLog(runDir string, resumeStep int, log io.Writer) (*MetricsLog, error) {
 	path := filepath.Join(runDir, "metrics.jsonl")
 	if resumeStep >= 0 {
-		if err := truncateAfter(path, resumeStep); err != nil {
+		if err := truncateAfter(path, resumeStep, log); err != nil {
 			return nil, err
 		}
 	}
@@ -63,8 +70,8 @@ func (m *MetricsLog) Write(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	b = append(b, '\n')
 	m.w.Write(b)
-	m.w.WriteByte('\n')
 	if err := m.w.Flush(); err != nil {
 		return fmt.Errorf("metrics %s: %w", m.f.Name(), err)
 	}
@@ -79,34 +86,76 @@ func (m *MetricsLog) Close() error {
 	return m.f.Close()
 }
 
-// ReadMetrics reads every record of a metrics.jsonl file.
+// ReadMetrics reads every record of a metrics.jsonl file; a line that is
+// not a record, the last one included, is an error naming the file and line.
 func ReadMetrics(path string) ([]Record, error) {
+	recs, torn, err := ReadMetricsTorn(path)
+	if err != nil {
+		return nil, err
+	}
+	if torn != nil {
+		return nil, torn
+	}
+	return recs, nil
+}
+
+// TornLineError reports a last line of a metrics log that is not a complete
+// record: a write cut short (a full disk, a crash) or a record still being
+// written by a run in progress.
+type TornLineError struct {
+	Path string
+	Line int // 1-based
+	Err  error
+}
+
+func (e *TornLineError) Error() string {
+	return fmt.Sprintf("metrics %s:%d: the last line is not a complete record (%v): a write cut short", e.Path, e.Line, e.Err)
+}
+
+func (e *TornLineError) Unwrap() error { return e.Err }
+
+// ReadMetricsTorn reads the records of a metrics.jsonl file like
+// ReadMetrics, except that a last line that does not parse is left out and
+// reported as torn (nil when the file ends cleanly). A bad line before the
+// last is an error.
+func ReadMetricsTorn(path string) (recs []Record, torn *TornLineError, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
+		return nil, nil, fmt.Errorf("metrics: %w", err)
 	}
-	var out []Record
-	for i, line := range bytes.Split(b, []byte("\n")) {
+	lines := bytes.Split(b, []byte("\n"))
+	last := len(lines) - 1 // the last non-blank line
+	for last >= 0 && len(bytes.TrimSpace(lines[last])) == 0 {
+		last--
+	}
+	for i, line := range lines[:last+1] {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var r Record
 		if err := json.Unmarshal(line, &r); err != nil {
-			return nil, fmt.Errorf("metrics %s:%d: %w", path, i+1, err)
+			if i == last {
+				return recs, &TornLineError{Path: path, Line: i + 1, Err: err}, nil
+			}
+			return nil, nil, fmt.Errorf("metrics %s:%d: %w", path, i+1, err)
 		}
-		out = append(out, r)
+		recs = append(recs, r)
 	}
-	return out, nil
+	return recs, nil, nil
 }
 
-// truncateAfter rewrites path keeping only records with step <= step.
-func truncateAfter(path string, step int) error {
+// truncateAfter rewrites path keeping only records with step <= step, and
+// drops a torn last line, saying so on log.
+func truncateAfter(path string, step int, log io.Writer) error {
 	if !fileExists(path) {
 		return nil
 	}
-	recs, err := ReadMetrics(path)
+	recs, torn, err := ReadMetricsTorn(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: a damaged line; delete it, or move the file aside to start a fresh log (the checkpoint is not affected)", err)
+	}
+	if torn != nil {
+		fmt.Fprintf(log, "%v; dropped it (the checkpoint has the step's state)\n", torn)
 	}
 	var buf bytes.Buffer
 	for i := range recs {

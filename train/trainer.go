@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/moetrain/moetrain/autograd"
@@ -90,6 +91,13 @@ type Trainer struct {
 	lastSaved    int   // step of the newest checkpoint written or restored
 	optStepBase  int   // AdamW's step count when this run began (carried optimizer state); the schedule counts from it
 	lastSavedDir string
+	// seen is what Progress reports: the steps done and the newest
+	// checkpoint's step, published by Run for readers on other goroutines
+	// (a signal handler saying what quitting abandons).
+	seen struct{ done, saved atomic.Int64 }
+	// wrapMetrics, when set, wraps the metrics file's writer (tests inject
+	// write failures through it).
+	wrapMetrics func(io.Writer) io.Writer
 }
 
 // MaxBadSteps is how many consecutive non-finite steps stop a run.
@@ -176,11 +184,24 @@ func (t *Trainer) scheduleStep() int { return t.opt.Steps() - t.optStepBase }
 // StepsDone returns the number of optimizer steps completed.
 func (t *Trainer) StepsDone() int { return t.step }
 
+// Progress returns, safely from any goroutine while Run trains, the
+// optimizer steps completed and the step of the newest checkpoint written
+// or restored (-1: none yet).
+func (t *Trainer) Progress() (done, saved int) {
+	return int(t.seen.done.Load()), int(t.seen.saved.Load())
+}
+
+// publish makes the step counters visible to Progress.
+func (t *Trainer) publish() {
+	t.seen.done.Store(int64(t.step))
+	t.seen.saved.Store(int64(t.lastSaved))
+}
+
 // Result summarises a finished run.
 type Result struct {
 	Steps       int
 	Tokens      int64
-	FinalLoss   float64 // mean training loss over the last logged interval
+	FinalLoss   float64 // mean training loss over the last logged interval (NaN if this run logged none)
 	ValLoss     float64 // last evaluation (NaN if none)
 	Skipped     int
 	Interrupted bool // stopped by the context (SIGINT/SIGTERM) after saving
@@ -188,17 +209,24 @@ type Result struct {
 }
 
 // Run trains until train.steps, the context is cancelled (it then saves a
-// checkpoint and returns cleanly), or too many consecutive steps go non-finite.
+// checkpoint and returns cleanly), or too many consecutive steps go
+// non-finite. A metrics line that cannot be written stops the run after a
+// checkpoint of the current step is tried, so no trained step is lost to a
+// full disk that still has room for the checkpoint.
 func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	c := t.cfg.Train
-	metrics, err := OpenMetrics(t.opts.RunDir, t.resumeStep())
+	t.publish()
+	metrics, err := OpenMetricsLog(t.opts.RunDir, t.resumeStep(), t.opts.Log)
 	if err != nil {
 		return nil, err
+	}
+	if t.wrapMetrics != nil {
+		metrics.w.Reset(t.wrapMetrics(metrics.f))
 	}
 	defer metrics.Close()
 	prog := NewProgress(t.opts.Log, c.Steps, t.opts.TTY)
 	defer prog.Done()
-	res := &Result{ValLoss: math.NaN()}
+	res := &Result{ValLoss: math.NaN(), FinalLoss: math.NaN()}
 	start := time.Now()
 	startStep := t.step
 	window := newLogWindow()
@@ -211,6 +239,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		t.publish()
 		if err := t.guard(sr, prog); err != nil {
 			return nil, err
 		}
@@ -225,7 +254,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 					res.ValLoss = ev.Loss
 				}
 				if err := metrics.Write(rec); err != nil {
-					return nil, err
+					return nil, t.saveAfterMetricsError(err, prog)
 				}
 				done := t.step - startStep
 				eta := time.Duration(float64(time.Since(start)) / float64(max(done, 1)) * float64(c.Steps-t.step))
@@ -240,6 +269,7 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			if _, err := t.save(); err != nil {
 				return nil, err
 			}
+			t.publish()
 		}
 		if t.opts.OnStep != nil {
 			t.opts.OnStep(t.step)
@@ -252,10 +282,36 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 		res.Checkpoint = dir
+		t.publish()
 		prog.Message("saved %s", dir)
 	}
 	res.Steps, res.Tokens, res.Skipped = t.step, t.tokens, t.skipped
 	return res, nil
+}
+
+// saveAfterMetricsError tries to checkpoint the current step after the
+// metrics log failed with werr, and returns the error that ends the run:
+// werr (which names the file) with what became of the trained steps.
+func (t *Trainer) saveAfterMetricsError(werr error, prog *Progress) error {
+	if t.badRun > 0 || t.step == t.lastSaved {
+		return fmt.Errorf("%w; training stopped at step %d; the last checkpoint (step %d) is kept: make room and continue with --resume", werr, t.step, t.lastSaved)
+	}
+	dir, err := t.save()
+	if err != nil {
+		return fmt.Errorf("%w; training stopped at step %d, and saving a checkpoint failed too (%v): %s; make room and continue with --resume", werr, t.step, err, lostSince(t.lastSaved))
+	}
+	t.publish()
+	prog.Message("saved %s", dir)
+	return fmt.Errorf("%w; training stopped at step %d after saving %s: make room and continue with --resume", werr, t.step, dir)
+}
+
+// lostSince says what a run loses when it stops without saving, given the
+// step of its newest checkpoint (-1: none).
+func lostSince(saved int) string {
+	if saved < 0 {
+		return "no checkpoint exists yet, so every step of this run is lost"
+	}
+	return fmt.Sprintf("the steps after step %d, the last checkpoint, are lost", saved)
 }
 
 // guard counts a skipped (non-finite) step and stops the run after
