@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -71,15 +72,15 @@ func columnDocuments(col arrow.Array, path string, firstRow int64) ([]Document, 
 	n := col.Len()
 	switch a := col.(type) {
 	case *array.String:
-		return textDocs(n, a.IsNull, a.Value, origin), nil
+		return textDocs(n, a.IsNull, a.Value, origin)
 	case *array.LargeString:
-		return textDocs(n, a.IsNull, a.Value, origin), nil
+		return textDocs(n, a.IsNull, a.Value, origin)
 	case *array.StringView:
-		return textDocs(n, a.IsNull, a.Value, origin), nil
+		return textDocs(n, a.IsNull, a.Value, origin)
 	case *array.Binary:
-		return textDocs(n, a.IsNull, a.ValueString, origin), nil
+		return textDocs(n, a.IsNull, a.ValueString, origin)
 	case *array.LargeBinary:
-		return textDocs(n, a.IsNull, a.ValueString, origin), nil
+		return textDocs(n, a.IsNull, a.ValueString, origin)
 	case array.ListLike:
 		docs := make([]Document, 0, n)
 		vals := a.ListValues()
@@ -103,15 +104,22 @@ func columnDocuments(col arrow.Array, path string, firstRow int64) ([]Document, 
 	return []Document{{Tokens: ids, Origin: origin(0)}}, nil
 }
 
-func textDocs(n int, isNull func(int) bool, value func(int) string, origin func(int) string) []Document {
+// textDocs copies the non-null values of a text column; a value that is not
+// valid UTF-8 is an error naming its row, as in text and JSONL files.
+func textDocs(n int, isNull func(int) bool, value func(int) string, origin func(int) string) ([]Document, error) {
 	docs := make([]Document, 0, n)
 	for i := range n {
 		if isNull(i) {
 			continue
 		}
-		docs = append(docs, Document{Text: strings.Clone(value(i)), Origin: origin(i)})
+		v := value(i)
+		if !utf8.ValidString(v) {
+			return nil, fmt.Errorf("data %s: invalid UTF-8 at byte %d of the text; convert the column to UTF-8 text",
+				origin(i), invalidUTF8At([]byte(v))+1)
+		}
+		docs = append(docs, Document{Text: strings.Clone(v), Origin: origin(i)})
 	}
-	return docs
+	return docs, nil
 }
 
 // integerValues copies vals[start:end] as token ids; nulls and values outside

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"math"
 	"path/filepath"
 	"strings"
 
@@ -47,6 +47,9 @@ type ShardInfo struct {
 	SHA256 string `json:"sha256"` // hex SHA-256 of the file
 }
 
+// maxManifestBytes bounds manifest.json (one of MaxShards shards takes about 200 bytes).
+const maxManifestBytes = 64 << 20
+
 // rerunHint ends every error about a damaged shard directory.
 const rerunHint = "re-run `moetrain data prepare` to rewrite the shards"
 
@@ -54,12 +57,12 @@ const rerunHint = "re-run `moetrain data prepare` to rewrite the shards"
 // shard names, and that the shard token counts add up.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestName)
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, maxManifestBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("data %s: no %s; write shards with `moetrain data prepare`", dir, ManifestName)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, fmt.Errorf("%w; %s", err, rerunHint)
 	}
 	var m Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -84,6 +87,9 @@ func (m *Manifest) validate() error {
 	if len(m.Shards) == 0 {
 		return errors.New("no shards")
 	}
+	if len(m.Shards) > MaxShards {
+		return fmt.Errorf("%d shards, more than the %d a directory may hold", len(m.Shards), MaxShards)
+	}
 	var sum int64
 	seen := map[string]bool{}
 	for i, s := range m.Shards {
@@ -93,6 +99,13 @@ func (m *Manifest) validate() error {
 		seen[s.File] = true
 		if s.Tokens < 0 || s.Rows < 0 || s.Bytes <= 0 || len(s.SHA256) != 64 {
 			return fmt.Errorf("shard %s has bad sizes or checksum", s.File)
+		}
+		// Every token is an int32 and every row an int32 offset in the file.
+		if s.Tokens > s.Bytes/4 || s.Rows > s.Bytes/4 {
+			return fmt.Errorf("shard %s claims %d tokens in %d rows, more than its %d bytes can hold", s.File, s.Tokens, s.Rows, s.Bytes)
+		}
+		if sum > math.MaxInt64-s.Tokens {
+			return fmt.Errorf("shard %s: the token counts overflow", s.File)
 		}
 		sum += s.Tokens
 	}
@@ -118,9 +131,9 @@ func (m *Manifest) LoadTokenizer(dir string) (Tokenizer, error) {
 		return ByteTokenizer{}, nil
 	}
 	path := filepath.Join(dir, m.Tokenizer)
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, bpe.MaxFileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("data %s: %w; %s", dir, err, rerunHint)
+		return nil, fmt.Errorf("%w; %s", err, rerunHint)
 	}
 	if sum := sha256Hex(b); sum != m.TokenizerSHA256 {
 		return nil, fmt.Errorf("data %s: checksum %s, manifest says %s; %s", path, sum, m.TokenizerSHA256, rerunHint)

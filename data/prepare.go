@@ -18,7 +18,7 @@ type PrepareOptions struct {
 	TextField   string // JSON field or column; "" = DefaultTextField
 	Tokenizer   string // "byte", the path of a tokenizer.json, or "bpe:N" to train an N-token BPE on the input first
 	Out         string // directory for the shards, the manifest and tokenizer.json (created if missing)
-	ShardTokens int    // most tokens per shard; 0 = DefaultShardTokens
+	ShardTokens int    // most tokens per shard, at least MinShardTokens; 0 = DefaultShardTokens
 
 	// Progress, if set, is called after each batch of documents with the totals so far.
 	Progress func(documents, tokens int64)
@@ -36,8 +36,12 @@ func Prepare(opts PrepareOptions) (*Manifest, error) {
 	if opts.Out == "" {
 		return nil, fmt.Errorf("data: prepare needs an output directory")
 	}
-	if opts.ShardTokens <= 0 {
+	if opts.ShardTokens == 0 {
 		opts.ShardTokens = DefaultShardTokens
+	}
+	if opts.ShardTokens < MinShardTokens {
+		return nil, fmt.Errorf("data: --shard-tokens %d is too small: every shard is a file of its own; give at least %d (0 for the default %d)",
+			opts.ShardTokens, MinShardTokens, DefaultShardTokens)
 	}
 	if opts.TextField == "" {
 		opts.TextField = DefaultTextField

@@ -20,6 +20,15 @@ import (
 // DefaultShardTokens is the most tokens Prepare puts in one shard (64 MiB of int32).
 const DefaultShardTokens = 1 << 24
 
+// MinShardTokens is the smallest PrepareOptions.ShardTokens: every shard is a
+// file written and fsynced on its own, so tiny shards cost a file per handful
+// of tokens.
+const MinShardTokens = 256
+
+// MaxShards is the most shards one directory may hold; Prepare stops with an
+// error saying to raise the shard size before writing more.
+const MaxShards = 100_000
+
 var shardSchema = arrow.NewSchema([]arrow.Field{
 	{Name: ShardColumn, Type: arrow.ListOf(arrow.PrimitiveTypes.Int32)},
 }, nil)
@@ -61,6 +70,10 @@ func (w *shardWriter) add(ids []int32) error {
 func (w *shardWriter) flush() error {
 	if len(w.rows) == 0 {
 		return nil
+	}
+	if len(w.shards) == MaxShards {
+		return fmt.Errorf("data: the input needs more than %d shards of %d tokens; raise --shard-tokens",
+			MaxShards, w.limit)
 	}
 	info := ShardInfo{File: shardName(len(w.shards)), Tokens: int64(w.tokens), Rows: int64(len(w.rows))}
 	rec := shardRecord(w.rows)
@@ -114,9 +127,9 @@ func shardRecord(rows [][]int32) arrow.Record {
 // info, and returns its rows.
 func readShard(dir string, info ShardInfo, vocab int) ([][]int32, error) {
 	path := filepath.Join(dir, info.File)
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path, info.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("data: shard %s is missing or unreadable: %w; %s", path, err, rerunHint)
+		return nil, fmt.Errorf("data: shard %s is missing, unreadable or larger than the manifest says: %w; %s", path, err, rerunHint)
 	}
 	if int64(len(b)) != info.Bytes {
 		return nil, fmt.Errorf("data: shard %s is corrupt: %d bytes, manifest says %d; %s", path, len(b), info.Bytes, rerunHint)
@@ -124,7 +137,12 @@ func readShard(dir string, info ShardInfo, vocab int) ([][]int32, error) {
 	if sum := sha256Hex(b); sum != info.SHA256 {
 		return nil, fmt.Errorf("data: shard %s is corrupt: checksum %s, manifest says %s; %s", path, sum, info.SHA256, rerunHint)
 	}
-	rows, err := decodeShard(b)
+	var rows [][]int32
+	err = guardArrow(path, "the shard", func() error {
+		var err error
+		rows, err = decodeShard(path, b)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("data: shard %s: %w; %s", path, err, rerunHint)
 	}
@@ -145,8 +163,11 @@ func readShard(dir string, info ShardInfo, vocab int) ([][]int32, error) {
 }
 
 // decodeShard reads the rows of an Arrow IPC file with a list<int32> tokens column.
-func decodeShard(b []byte) ([][]int32, error) {
-	r, err := ipc.NewFileReader(bytes.NewReader(b))
+func decodeShard(path string, b []byte) ([][]int32, error) {
+	if err := checkIPCFile(path, bytes.NewReader(b), int64(len(b))); err != nil {
+		return nil, err
+	}
+	r, err := ipc.NewFileReader(bytes.NewReader(b), ipc.WithAllocator(newBoundedAllocator(int64(len(b)))))
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +200,9 @@ func decodeShard(b []byte) ([][]int32, error) {
 func LoadShards(dir string) (*Manifest, []int32, error) {
 	m, err := ReadManifest(dir)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := m.checkShardSizes(dir); err != nil {
 		return nil, nil, err
 	}
 	tokens := make([]int32, 0, m.Tokens)
@@ -218,4 +242,22 @@ func openShardSource(dir string) (Source, error) {
 		return docs, nil
 	}
 	return &batchSource{fill: fill}, nil
+}
+
+// checkShardSizes compares every shard's size on disk with the manifest before
+// anything is allocated from the manifest's token counts (which validate has
+// bounded by the claimed sizes): a manifest cannot make Load allocate more
+// than the shard files could hold.
+func (m *Manifest) checkShardSizes(dir string) error {
+	for _, s := range m.Shards {
+		path := filepath.Join(dir, s.File)
+		info, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("data: shard %s is missing or unreadable: %w; %s", path, err, rerunHint)
+		}
+		if !info.Mode().IsRegular() || info.Size() != s.Bytes {
+			return fmt.Errorf("data: shard %s is corrupt: %d bytes, manifest says %d; %s", path, info.Size(), s.Bytes, rerunHint)
+		}
+	}
+	return nil
 }

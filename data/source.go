@@ -107,6 +107,10 @@ func OpenSource(path string, opts SourceOptions) (Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
+	if !info.IsDir() && !info.Mode().IsRegular() {
+		return nil, fmt.Errorf("data %s: not a regular file or directory (a device, pipe or socket would be read without end); "+
+			"give a file, a directory or a glob", path)
+	}
 	if info.IsDir() {
 		detected, err := DetectFormat(path)
 		if err != nil {
@@ -117,6 +121,9 @@ func OpenSource(path string, opts SourceOptions) (Source, error) {
 		}
 		if opts.Format == FormatShards {
 			return nil, fmt.Errorf("data %s: no %s here; write shards with `moetrain data prepare`", path, ManifestName)
+		}
+		if err := refuseUnindexedShards(path); err != nil {
+			return nil, err
 		}
 		files, err := listFiles(path, opts.Format)
 		if err != nil {
@@ -313,4 +320,17 @@ func (b *batchSource) Close() error {
 	err := b.closeFn()
 	b.closeFn = nil
 	return err
+}
+
+// refuseUnindexedShards fails when dir holds shard files but no manifest: read
+// as plain Arrow files they would skip every check the manifest makes
+// (checksums, token counts, vocabulary), so say so instead.
+func refuseUnindexedShards(dir string) error {
+	shards, err := filepath.Glob(filepath.Join(dir, "shard-*.arrow"))
+	if err != nil || len(shards) == 0 {
+		return nil
+	}
+	return fmt.Errorf("data %s: holds %d shard files (%s, ...) but no %s, so they cannot be checked; "+
+		"re-run `moetrain data prepare` to rewrite the directory, or pass the glob %s to read them as plain Arrow files without checks",
+		dir, len(shards), filepath.Base(shards[0]), ManifestName, filepath.Join(dir, "*.arrow"))
 }

@@ -15,10 +15,12 @@ import (
 var arrowFileMagic = []byte("ARROW1")
 
 // openArrowSource reads an Arrow IPC file or stream, one record batch at a time.
+// Decoding runs under guardArrow: a damaged file is an error naming it, and no
+// buffer may claim more memory than the file's size allows.
 func openArrowSource(path, field string) (Source, error) {
-	f, err := os.Open(path)
+	f, size, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
 	head := make([]byte, len(arrowFileMagic))
 	n, _ := io.ReadFull(f, head)
@@ -28,9 +30,9 @@ func openArrowSource(path, field string) (Source, error) {
 	}
 	var src Source
 	if n == len(head) && bytes.Equal(head, arrowFileMagic) {
-		src, err = arrowFileSource(f, path, field)
+		src, err = arrowFileSource(f, size, path, field)
 	} else {
-		src, err = arrowStreamSource(f, path, field)
+		src, err = arrowStreamSource(f, size, path, field)
 	}
 	if err != nil {
 		f.Close()
@@ -39,28 +41,43 @@ func openArrowSource(path, field string) (Source, error) {
 	return src, nil
 }
 
-func arrowFileSource(f *os.File, path, field string) (Source, error) {
-	r, err := ipc.NewFileReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("data %s: not an Arrow IPC file: %w", path, err)
+func arrowFileSource(f *os.File, size int64, path, field string) (Source, error) {
+	if err := checkIPCFile(path, f, size); err != nil {
+		return nil, err
 	}
-	col, err := pickColumn(r.Schema(), field, path)
+	var r *ipc.FileReader
+	col := 0
+	err := guardArrow(path, "the Arrow IPC footer", func() error {
+		var err error
+		r, err = ipc.NewFileReader(f, ipc.WithAllocator(newBoundedAllocator(size)))
+		if err != nil {
+			return fmt.Errorf("data %s: not an Arrow IPC file: %w", path, err)
+		}
+		col, err = pickColumn(r.Schema(), field, path)
+		return err
+	})
 	if err != nil {
-		r.Close()
+		if r != nil {
+			r.Close()
+		}
 		return nil, err
 	}
 	next, row := 0, int64(0)
-	fill := func() ([]Document, error) {
+	fill := func() (docs []Document, err error) {
 		if next == r.NumRecords() {
 			return nil, io.EOF
 		}
-		rec, err := r.RecordAt(next)
-		if err != nil {
-			return nil, fmt.Errorf("data %s: record batch %d: %w", path, next, err)
-		}
-		defer rec.Release()
+		err = guardArrow(path, fmt.Sprintf("record batch %d", next), func() error {
+			rec, err := r.RecordAt(next)
+			if err != nil {
+				return fmt.Errorf("data %s: record batch %d: %w", path, next, err)
+			}
+			defer rec.Release()
+			docs, err = recordDocuments(rec, col, path, &row)
+			return err
+		})
 		next++
-		return recordDocuments(rec, col, path, &row)
+		return docs, err
 	}
 	return &batchSource{fill: fill, closeFn: func() error {
 		r.Close()
@@ -68,25 +85,46 @@ func arrowFileSource(f *os.File, path, field string) (Source, error) {
 	}}, nil
 }
 
-func arrowStreamSource(f *os.File, path, field string) (Source, error) {
-	r, err := ipc.NewReader(bufio.NewReaderSize(f, 1<<20))
+func arrowStreamSource(f *os.File, size int64, path, field string) (Source, error) {
+	in := &streamFrames{r: bufio.NewReaderSize(f, 1<<20), left: size, path: path}
+	var r *ipc.Reader
+	col := 0
+	err := guardArrow(path, "the Arrow IPC stream schema", func() error {
+		var err error
+		r, err = ipc.NewReader(in, ipc.WithAllocator(newBoundedAllocator(size)))
+		if err != nil {
+			if in.err != nil {
+				return in.err
+			}
+			return fmt.Errorf("data %s: neither an Arrow IPC file nor stream: %w", path, err)
+		}
+		col, err = pickColumn(r.Schema(), field, path)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("data %s: neither an Arrow IPC file nor stream: %w", path, err)
-	}
-	col, err := pickColumn(r.Schema(), field, path)
-	if err != nil {
-		r.Release()
+		if r != nil {
+			r.Release()
+		}
 		return nil, err
 	}
 	row := int64(0)
-	fill := func() ([]Document, error) {
-		if !r.Next() {
-			if err := r.Err(); err != nil && err != io.EOF {
-				return nil, fmt.Errorf("data %s: %w", path, err)
+	batch := 0
+	fill := func() (docs []Document, err error) {
+		err = guardArrow(path, fmt.Sprintf("record batch %d", batch), func() error {
+			if !r.Next() {
+				if in.err != nil {
+					return in.err
+				}
+				if err := r.Err(); err != nil && err != io.EOF {
+					return fmt.Errorf("data %s: record batch %d: %w; %s", path, batch, err, damagedHint)
+				}
+				return io.EOF
 			}
-			return nil, io.EOF
-		}
-		return recordDocuments(r.Record(), col, path, &row)
+			docs, err = recordDocuments(r.Record(), col, path, &row)
+			return err
+		})
+		batch++
+		return docs, err
 	}
 	return &batchSource{fill: fill, closeFn: func() error {
 		r.Release()

@@ -6,20 +6,26 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
+
+// utf8BOM is the byte order mark some editors write at the start of a UTF-8 file.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // jsonlBatch is how many lines one fill decodes.
 const jsonlBatch = 256
 
 // openJSONLSource reads one JSON object per line; blank lines are skipped. The
-// field holds a string (text) or an array of integers (ids).
+// field holds a string (text) or an array of integers (ids). A UTF-8 byte order
+// mark before the first line is skipped. Every line must be valid UTF-8, as
+// text files must: invalid bytes are an error naming the line (JSON decoding
+// would otherwise turn them into U+FFFD unseen).
 func openJSONLSource(path, field string) (Source, error) {
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
 	r := bufio.NewReaderSize(f, 1<<20)
 	line := 0
@@ -34,9 +40,15 @@ func openJSONLSource(path, field string) (Source, error) {
 				return nil, fmt.Errorf("data %s:%d: %w", path, line+1, err)
 			}
 			line++
+			if line == 1 {
+				b = bytes.TrimPrefix(b, utf8BOM)
+			}
 			b = bytes.TrimSpace(b)
 			if len(b) == 0 {
 				continue
+			}
+			if !utf8.Valid(b) {
+				return nil, fmt.Errorf("data %s:%d: invalid UTF-8 at byte %d of the line; %s", path, line, invalidUTF8At(b)+1, convertUTF8Hint)
 			}
 			doc, derr := jsonlDocument(b, field)
 			if derr != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/apache/arrow/go/v17/arrow/memory"
+	"github.com/apache/arrow/go/v17/parquet"
 	"github.com/apache/arrow/go/v17/parquet/file"
 	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 )
@@ -14,42 +14,66 @@ import (
 const parquetBatchRows = 1024
 
 // openParquetSource reads one column of a Parquet file through Arrow, a batch of
-// rows at a time, reading only that column's data.
+// rows at a time, reading only that column's data. Decoding runs under
+// guardArrow: a damaged file is an error naming it, and no page may claim more
+// memory than the file's size allows.
 func openParquetSource(path, field string) (Source, error) {
-	pf, err := file.OpenParquetFile(path, false)
+	f, size, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("data %s: not a Parquet file: %w", path, err)
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, memory.DefaultAllocator)
-	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("data %s: %w", path, err)
-	}
-	schema, err := fr.Schema()
-	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("data %s: %w", path, err)
-	}
-	col, err := pickColumn(schema, field, path)
-	if err != nil {
-		pf.Close()
 		return nil, err
 	}
-	leaves := leafColumns(&fr.Manifest.Fields[col], nil)
-	rr, err := fr.GetRecordReader(context.Background(), leaves, nil)
-	if err != nil {
-		pf.Close()
-		return nil, fmt.Errorf("data %s: %w", path, err)
-	}
-	row := int64(0)
-	fill := func() ([]Document, error) {
-		if !rr.Next() {
-			if err := rr.Err(); err != nil && err != io.EOF {
-				return nil, fmt.Errorf("data %s: %w", path, err)
-			}
-			return nil, io.EOF
+	mem := newBoundedAllocator(size)
+	var (
+		pf  *file.Reader
+		rr  pqarrow.RecordReader
+		col int
+	)
+	err = guardArrow(path, "the Parquet footer", func() error {
+		var err error
+		pf, err = file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(mem)))
+		if err != nil {
+			return fmt.Errorf("data %s: not a Parquet file: %w", path, err)
 		}
-		return recordDocuments(rr.Record(), 0, path, &row)
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: parquetBatchRows}, mem)
+		if err != nil {
+			return fmt.Errorf("data %s: %w", path, err)
+		}
+		schema, err := fr.Schema()
+		if err != nil {
+			return fmt.Errorf("data %s: %w", path, err)
+		}
+		if col, err = pickColumn(schema, field, path); err != nil {
+			return err
+		}
+		leaves := leafColumns(&fr.Manifest.Fields[col], nil)
+		rr, err = fr.GetRecordReader(context.Background(), leaves, nil)
+		if err != nil {
+			return fmt.Errorf("data %s: %w", path, err)
+		}
+		return nil
+	})
+	if err != nil {
+		if pf != nil {
+			pf.Close() // closes f
+		} else {
+			f.Close()
+		}
+		return nil, err
+	}
+	row, batch := int64(0), 0
+	fill := func() (docs []Document, err error) {
+		err = guardArrow(path, fmt.Sprintf("row batch %d", batch), func() error {
+			if !rr.Next() {
+				if err := rr.Err(); err != nil && err != io.EOF {
+					return fmt.Errorf("data %s: %w; %s", path, err, damagedHint)
+				}
+				return io.EOF
+			}
+			docs, err = recordDocuments(rr.Record(), 0, path, &row)
+			return err
+		})
+		batch++
+		return docs, err
 	}
 	return &batchSource{fill: fill, closeFn: func() error {
 		rr.Release()

@@ -48,7 +48,7 @@ checksums) and, for BPE, tokenizer.json into --out. Train on the result with --d
 	f.StringVar(&o.TextField, "text-field", "text", "JSON field or column holding the text (or token ids)")
 	f.StringVar(&o.Tokenizer, "tokenizer", "byte", `"byte", a tokenizer.json path, or bpe:N to train one`)
 	f.StringVarP(&o.Out, "out", "o", "", "output directory")
-	f.IntVar(&o.ShardTokens, "shard-tokens", 0, "most tokens per shard (default 16M)")
+	f.IntVar(&o.ShardTokens, "shard-tokens", 0, "most tokens per shard, at least 256 (default 16M)")
 	prepare.MarkFlagRequired("out")
 	cmd.AddCommand(prepare)
 	return cmd

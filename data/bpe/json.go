@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/moetrain/moetrain/data/internal/atomicfile"
+	"github.com/moetrain/moetrain/data/internal/regfile"
 )
 
 // The HuggingFace tokenizers file layout, as far as a byte-level BPE needs it.
@@ -131,9 +131,15 @@ func (t *Tokenizer) Save(path string) error {
 	return nil
 }
 
-// Load reads a tokenizer.json file (see Parse).
+// MaxFileBytes is the largest tokenizer.json Load reads (a 256K-token
+// vocabulary with its merges takes about 20 MiB).
+const MaxFileBytes = 256 << 20
+
+// Load reads a tokenizer.json file (see Parse). It refuses a path that is not a
+// regular file (a device or pipe would be read without end) and a file over
+// MaxFileBytes.
 func Load(path string) (*Tokenizer, error) {
-	b, err := os.ReadFile(path)
+	b, err := regfile.ReadFile(path, MaxFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("bpe: %w", err)
 	}

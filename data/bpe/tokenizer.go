@@ -41,6 +41,10 @@ type merge struct{ left, right, result int32 }
 
 type merged struct{ rank, result int32 }
 
+// maxIDSlack is how far ids may run past twice the number of entries: an id
+// table never holds more than 2*entries + maxIDSlack slots.
+const maxIDSlack = 256
+
 // The word cache holds at most cacheLimit words of at most maxCachedWord bytes.
 const (
 	cacheLimit    = 1 << 17
@@ -65,6 +69,13 @@ func newTokenizer(vocab map[string]int32, mergeTexts [][2]string, added []AddedT
 			return nil, fmt.Errorf("added token %q has negative id %d", a.Content, a.ID)
 		}
 		maxID = max(maxID, a.ID)
+	}
+	// The id table is sized by the largest id: bound it by the entries that
+	// back it (with room for a few unused ids), so a single id near 2^31
+	// cannot claim gigabytes.
+	if entries := int64(len(vocab) + len(added)); int64(maxID) >= maxIDSlack+2*entries {
+		return nil, fmt.Errorf("id %d is far beyond the %d vocabulary and added-token entries (at most %d allowed); "+
+			"ids must number the entries from 0", maxID, entries, maxIDSlack+2*entries-1)
 	}
 	t := &Tokenizer{
 		tokens: make([]string, maxID+1),
