@@ -3,6 +3,7 @@ package train
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -66,15 +67,30 @@ func (t *Trainer) restore() error {
 	if err := SetModelTensors(t.model, ck.Model, filepath.Join(dir, checkpoint.ModelFile)); err != nil {
 		return fmt.Errorf("--resume: %w", err)
 	}
+	if err := checkpoint.CheckFinite(ck.Optimizer, filepath.Join(dir, checkpoint.OptimizerFile), "optimizer state",
+		"loading it would poison the weights: resume from an earlier checkpoint (its step directory) instead"); err != nil {
+		return fmt.Errorf("--resume: %w", err)
+	}
 	if err := t.opt.LoadState(ck.Optimizer); err != nil {
 		return fmt.Errorf("--resume: %s: %w", filepath.Join(dir, checkpoint.OptimizerFile), err)
 	}
 	if err := t.batches.Restore(ck.Sampler); err != nil {
 		return fmt.Errorf("checkpoint %s: sampler: %w", dir, err)
 	}
-	if st, ok := ck.RNG[rngKey]; ok {
-		if err := t.pcg.UnmarshalBinary(st); err != nil {
-			return fmt.Errorf("checkpoint %s: rng: %w", dir, err)
+	st, ok := ck.RNG[rngKey]
+	if !ok {
+		return fmt.Errorf("--resume: checkpoint %s: the manifest has no rng %q state, so the run could not continue as it would have; the checkpoint is damaged or was not written by training: resume from an earlier checkpoint, or start a fresh run from it (--init-from / finetune --from)", dir, rngKey)
+	}
+	if err := t.pcg.UnmarshalBinary(st); err != nil {
+		return fmt.Errorf("checkpoint %s: rng: %w", dir, err)
+	}
+	for _, key := range []string{"tokens", "skipped_steps"} {
+		v, ok := ck.Metrics[key]
+		if !ok {
+			return fmt.Errorf("--resume: checkpoint %s: the manifest's metrics lack %q; the checkpoint is damaged or was not written by training: resume from an earlier checkpoint", dir, key)
+		}
+		if !(v >= 0) || v > 1<<53 || v != math.Trunc(v) {
+			return fmt.Errorf("--resume: checkpoint %s: the manifest's metrics %q = %v is not a count; the checkpoint is damaged: resume from an earlier checkpoint", dir, key, v)
 		}
 	}
 	t.step, t.lastSaved, t.lastSavedDir = ck.Step, ck.Step, dir
