@@ -84,11 +84,14 @@ func OpenFinetune(path string, opts FinetuneReadOptions) (*FinetuneReader, error
 		return nil, fmt.Errorf("data %s: maximum line length %d, want a positive number of bytes (0 for the default %d)",
 			path, maxLine, DefaultMaxLineBytes)
 	}
-	f, err := os.Open(path)
+	f, _, err := openRegular(path)
 	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
+		return nil, err
 	}
 	fr := &FinetuneReader{path: path, format: format, f: f, r: bufio.NewReaderSize(f, 1<<16), maxLine: maxLine}
+	if head, _ := fr.r.Peek(len(utf8BOM)); bytes.Equal(head, utf8BOM) {
+		fr.r.Discard(len(utf8BOM)) // a byte order mark is not text
+	}
 	plain, err := fr.isPlainText()
 	if err != nil {
 		f.Close()
