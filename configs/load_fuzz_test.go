@@ -3,10 +3,9 @@ package configs
 // Fuzz targets of the configuration loader: YAML bytes (FromYAML, as a file or a checkpoint's
 // stored configuration is read) and --set strings (Load with Sets).
 //
-// Mutations caught: removing the MaxFileBytes or MaxListEntries checks, or the budget of
-// writeNode, lets the seeds' long inputs produce messages beyond maxMessage; making FromYAML accept
-// a configuration that Validate refuses fails the accepted-means-valid check; a panic anywhere in
-// conversion (e.g. a nil alias target) fails the target on its seed.
+// Mutations caught: skipping cfg.Validate() in finish makes both targets fail on their
+// model.d_model=1e9 seeds (an accepted configuration must be valid); testing LayerFreq.Every >= 0
+// instead of > 0 in isMoELayer makes FuzzFromYAML panic (division by zero) on its layer_freq 0 seed.
 
 import (
 	"strings"
@@ -50,7 +49,7 @@ func FuzzFromYAML(f *testing.F) {
 		"", "train:\n  steps: 5\n", "model: {d_model: 64, n_heads: 4}\n", "train: 5\n", "- 1\n- 2\n",
 		"moe:\n  layer_freq: [1, 0, 1, 0]\n  num_experts: [4, 8]\n", "a: &a [1, 2]\nmoe:\n  layer_freq: *a\n",
 		"train:\n  steps: 5\n---\ntrain:\n  steps: 6\n", "train.lr: 1e-3\ntrain.lr: 2e-3\n", "lora:\n  targets: q_proj, v_proj\n",
-		"model:\n  d_model: 1e9\n", "x: &a [*a]\n", "modle:\n  d_model: 64\n", "moe:\n  router:\n    type: sigmod\n",
+		"model:\n  d_model: 1e9\n", "moe:\n  layer_freq: 0\n", "x: &a [*a]\n", "modle:\n  d_model: 64\n", "moe:\n  router:\n    type: sigmod\n",
 		aliasBomb(6) + "model:\n  d_model: *a6\n", "data:\n  path: !!binary aGVsbG8=\n", "<<: {train.steps: 3}\n",
 	} {
 		f.Add([]byte(s))
