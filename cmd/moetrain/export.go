@@ -15,20 +15,29 @@ func init() {
 
 func newExportCommand() *cobra.Command {
 	var ckpt, format, out string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Export a checkpoint to HuggingFace's Mixtral layout (a dense model as Llama)",
 		Long: `Write OUT/config.json (MixtralConfig keys) and OUT/model.safetensors with HuggingFace tensor names,
 so that transformers' MixtralForCausalLM (LlamaForCausalLM for a dense model) computes the same logits.
 Models Mixtral cannot express (hybrid stacks, shared experts, sigmoid routing, expert bias, capacity
-dropping) are refused with the reason.`,
+dropping) are refused with the reason. An OUT inside a run or step directory, or holding config.json
+or model.safetensors, is refused unless --force; the checkpoint being exported is never overwritten.`,
 		Example: `  moetrain export --ckpt runs/tiny --format hf --out exported/tiny`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if format != "hf" {
 				return fmt.Errorf("export: --format %q: the only format is hf", format)
 			}
-			cfg, m, _, err := train.LoadModel(ckpt)
+			src, err := checkpoint.Resolve(ckpt)
+			if err != nil {
+				return err
+			}
+			if err := checkpoint.CheckExportDir(out, src, force); err != nil {
+				return fmt.Errorf("export: %w", err)
+			}
+			cfg, m, _, err := train.LoadModel(src)
 			if err != nil {
 				return err
 			}
@@ -44,7 +53,8 @@ dropping) are refused with the reason.`,
 	}
 	cmd.Flags().StringVar(&ckpt, "ckpt", "", "checkpoint: a run dir, its checkpoints dir, or one step dir")
 	cmd.Flags().StringVar(&format, "format", "hf", "output format (hf)")
-	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory")
+	cmd.Flags().StringVarP(&out, "out", "o", "", "output directory (not inside a run; refused if it holds config.json or model.safetensors)")
+	cmd.Flags().BoolVar(&force, "force", false, "write OUT even inside a run directory or over its config.json and model.safetensors (never over the checkpoint being exported)")
 	cmd.MarkFlagRequired("ckpt")
 	cmd.MarkFlagRequired("out")
 	return cmd
