@@ -50,6 +50,9 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("plot: chart size %d×%d (heat-map panels %d high) is too small: need width ≥ %d and heights ≥ %d pixels",
 			o.Width, o.Height, o.LayerHeight, minWidth, minHeight)
 	}
+	if err := checkChartSize("each line chart", o.Width, o.Height); err != nil {
+		return o, err
+	}
 	return o, nil
 }
 
@@ -145,6 +148,9 @@ func Write(recs []train.Record, outDir string, opt Options) (Report, error) {
 	if len(layers) == 0 {
 		rep.Notes = append(rep.Notes, "expert_load.png: skipped, no record has expert_load (a dense model)")
 		return rep, nil
+	}
+	if err := checkExpertLoadSize(layers, opt.Width, opt.LayerHeight); err != nil {
+		return rep, err
 	}
 	lc, err := newLoadScale(layers)
 	if err != nil {
