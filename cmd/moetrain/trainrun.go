@@ -66,6 +66,9 @@ func validateRunFlags(command, out string, resume, force bool) error {
 // metrics, checkpoints, resume and interruption.
 func (r trainRun) execute(cmd *cobra.Command) error {
 	w := cmd.OutOrStdout()
+	if err := train.CheckMemory(r.cfg, train.MemoryUse{Frozen: r.extras != nil, Loaded: r.model != nil}); err != nil {
+		return fmt.Errorf("%s: %w", r.command, err)
+	}
 	tr, err := train.New(train.Options{
 		Config: r.cfg, RunDir: r.out, Resume: r.resume, Force: r.force, Log: w,
 		Train: r.batches, Val: r.val, Model: r.model, OptimizerState: r.optState,
