@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,6 +96,10 @@ type Trainer struct {
 	// checkpoint's step, published by Run for readers on other goroutines
 	// (a signal handler saying what quitting abandons).
 	seen struct{ done, saved atomic.Int64 }
+	// stopMu orders Stop against the start of each step, so that Stop knows
+	// whether a step is running (and will finish) or the run stops now.
+	stopMu          sync.Mutex
+	stopReq, inStep bool
 	// wrapMetrics, when set, wraps the metrics file's writer (tests inject
 	// write failures through it).
 	wrapMetrics func(io.Writer) io.Writer
@@ -191,6 +196,40 @@ func (t *Trainer) Progress() (done, saved int) {
 	return int(t.seen.done.Load()), int(t.seen.saved.Load())
 }
 
+// Stop asks Run to stop at the next step boundary, as cancelling its
+// context does, from any goroutine, and returns the step it will stop after:
+// the one running, or the last one done when none is.
+func (t *Trainer) Stop() int {
+	t.stopMu.Lock()
+	defer t.stopMu.Unlock()
+	t.stopReq = true
+	done := int(t.seen.done.Load())
+	if t.inStep {
+		return done + 1
+	}
+	return done
+}
+
+// beginStep reports whether the next step may start (no Stop, ctx not
+// cancelled) and, if so, marks it running.
+func (t *Trainer) beginStep(ctx context.Context) bool {
+	t.stopMu.Lock()
+	defer t.stopMu.Unlock()
+	if t.stopReq || ctx.Err() != nil {
+		return false
+	}
+	t.inStep = true
+	return true
+}
+
+// endStep marks the step done and publishes the counters.
+func (t *Trainer) endStep() {
+	t.stopMu.Lock()
+	defer t.stopMu.Unlock()
+	t.inStep = false
+	t.publish()
+}
+
 // publish makes the step counters visible to Progress.
 func (t *Trainer) publish() {
 	t.seen.done.Store(int64(t.step))
@@ -204,7 +243,7 @@ type Result struct {
 	FinalLoss   float64 // mean training loss over the last logged interval (NaN if this run logged none)
 	ValLoss     float64 // last evaluation (NaN if none)
 	Skipped     int
-	Interrupted bool // stopped by the context (SIGINT/SIGTERM) after saving
+	Interrupted bool // stopped by the context or Stop (SIGINT/SIGTERM) after saving
 	Checkpoint  string
 }
 
@@ -231,15 +270,15 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	startStep := t.step
 	window := newLogWindow()
 	for t.step < c.Steps {
-		if ctx.Err() != nil {
+		if !t.beginStep(ctx) {
 			res.Interrupted = true
 			break
 		}
 		sr, err := t.step1()
+		t.endStep()
 		if err != nil {
 			return nil, err
 		}
-		t.publish()
 		if err := t.guard(sr, prog); err != nil {
 			return nil, err
 		}

@@ -86,7 +86,7 @@ func TestPretrainEvalGenerateExport(t *testing.T) {
 	}
 	// Resuming a finished run trains no further and keeps its checkpoint.
 	out, errs, code = run(t, append([]string{"pretrain", "--config", "tiny", "--out", runDir, "--resume"}, smallSets...)...)
-	if code != 0 || !strings.Contains(out, "resuming at step 8 of 8") {
+	if code != 0 || !strings.Contains(out, "already at step 8 of train.steps = 8; nothing to do") {
 		t.Fatalf("resume exit %d: %s %s", code, out, errs)
 	}
 }

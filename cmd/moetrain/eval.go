@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/moetrain/moetrain/configs"
 	"github.com/moetrain/moetrain/train"
@@ -54,12 +55,12 @@ model was trained (or fine-tuned) on is used. --adapter applies a LoRA adapter f
 				res = train.EvalTokens(m, toks, cfg.Train.MicroBatchSize, cfg.Train.SeqLen)
 			case cfg.Data.Path != "" && train.IsTaskData(cfg.Data.Path):
 				if res, err = train.EvalTaskSplit(m, cfg, batches); err != nil {
-					return fmt.Errorf("eval: %w", err)
+					return fmt.Errorf("eval: the training data recorded in %s: %w; pass --data FILE to evaluate on data at hand", ckpt, err)
 				}
 			default:
 				ds, err := train.LoadData(cfg)
 				if err != nil {
-					return err
+					return fmt.Errorf("eval: the training data recorded in %s: %w; pass --data FILE to evaluate on data at hand", ckpt, err)
 				}
 				in, tg := ds.EvalSet(cfg).Windows(batches)
 				if len(in) == 0 {
@@ -69,6 +70,9 @@ model was trained (or fine-tuned) on is used. --adapter applies a LoRA adapter f
 			}
 			if res.Tokens == 0 {
 				return fmt.Errorf("eval: no tokens to predict (the data needs at least 2 tokens)")
+			}
+			if math.IsNaN(res.Loss) || math.IsInf(res.Loss, 0) {
+				return fmt.Errorf("eval: the loss of checkpoint %s is %v: its weights give non-finite logits; use an earlier checkpoint (its step directory)", ckpt, res.Loss)
 			}
 			w := cmd.OutOrStdout()
 			if asJSON {

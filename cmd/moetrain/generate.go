@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/moetrain/moetrain/data"
@@ -39,10 +40,17 @@ new token is predicted from the last max_seq_len tokens (said once on stderr).`,
 			if len(ids) == 0 {
 				return fmt.Errorf("generate: --prompt is empty")
 			}
+			if err := train.CheckTokenIDs(ids, m.Cfg.Vocab); err != nil {
+				return fmt.Errorf("generate: --prompt encoded with tokenizer %s: %w (checkpoint %s); restore the tokenizer file the model was trained with", cfg.Data.Tokenizer, err, ckpt)
+			}
 			if note := windowNote(len(ids), o.MaxNewTokens, cfg.Model.MaxSeqLen); note != "" {
 				fmt.Fprintln(cmd.ErrOrStderr(), note)
 			}
 			out, err := train.Generate(m, ids, o)
+			var nonFinite *train.NonFiniteLogitsError
+			if errors.As(err, &nonFinite) {
+				return fmt.Errorf("%w; refusing to print what checkpoint %s samples from them: use an earlier checkpoint (its step directory)", err, ckpt)
+			}
 			if err != nil {
 				return err
 			}

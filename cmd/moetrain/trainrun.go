@@ -85,11 +85,20 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 	fmt.Fprintf(w, "model: %d layers (%d MoE), %s parameters; run dir %s\n",
 		r.cfg.Model.NLayers, r.cfg.NumMoELayers(), humanCount(m.NumParams()), r.out)
 	if r.resume {
+		if done, steps := tr.StepsDone(), r.cfg.Train.Steps; done >= steps {
+			fmt.Fprintf(w, "already at step %d of train.steps = %d; nothing to do (raise train.steps to train further, e.g. --set train.steps=%d)\n",
+				done, steps, max(done, steps)*2)
+			return nil
+		}
 		fmt.Fprintf(w, "resuming at step %d of %d\n", tr.StepsDone(), r.cfg.Train.Steps)
 	}
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	res, err := tr.Run(ctx)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	finished := make(chan struct{})
+	defer close(finished)
+	go watchSignals(sigs, finished, tr, r.cfg.Train.Steps, cmd.ErrOrStderr())
+	res, err := tr.Run(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -98,7 +107,7 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 		return nil
 	}
 	fmt.Fprintf(w, "done: %d steps, %s tokens", res.Steps, humanCount(int(res.Tokens)))
-	if res.Steps > 0 {
+	if !math.IsNaN(res.FinalLoss) {
 		fmt.Fprintf(w, ", final loss %.4f nats", res.FinalLoss)
 		if r.entropy > 0 {
 			fmt.Fprintf(w, " (unigram entropy %.3f)", r.entropy)
@@ -109,4 +118,58 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 	}
 	fmt.Fprintf(w, "\ncheckpoint: %s\n", res.Checkpoint)
 	return nil
+}
+
+// watchSignals turns SIGINT and SIGTERM into a stop at the next step
+// boundary: the first one stops the run (which then saves) and says so at
+// once; a second one quits the process at once, without saving, after
+// saying which steps that abandons (exit 128 + the signal's number: 130 for
+// Ctrl-C, 143 for SIGTERM). It returns when finished is closed.
+func watchSignals(sigs <-chan os.Signal, finished <-chan struct{}, tr *train.Trainer, steps int, w io.Writer) {
+	stopping := false
+	for {
+		select {
+		case <-finished:
+			return
+		case sig := <-sigs:
+			if !stopping {
+				stopping = true
+				after := tr.Stop()
+				fmt.Fprintf(w, "\n%s: stopping after step %d and saving a checkpoint; Ctrl-C again to quit now without saving\n", signalName(sig), min(after, steps))
+				continue
+			}
+			done, saved := tr.Progress()
+			fmt.Fprintf(w, "%s again: quitting now without saving; %s\n", signalName(sig), abandoned(done, saved))
+			code := 130
+			if s, ok := sig.(syscall.Signal); ok {
+				code = 128 + int(s)
+			}
+			os.Exit(code)
+		}
+	}
+}
+
+// abandoned says what quitting without saving loses, given the steps done
+// and the newest checkpoint's step (-1: none).
+func abandoned(done, saved int) string {
+	switch {
+	case saved < 0 && done == 0:
+		return "no step was trained yet, nothing is lost"
+	case saved < 0:
+		return fmt.Sprintf("no checkpoint exists yet: the %d steps done are abandoned", done)
+	case done > saved:
+		return fmt.Sprintf("abandoning steps %d to %d, trained since the last checkpoint (step %d)", saved+1, done, saved)
+	}
+	return fmt.Sprintf("nothing is lost: the last checkpoint (step %d) holds every step done", saved)
+}
+
+// signalName names a stop signal for messages.
+func signalName(sig os.Signal) string {
+	if sig == os.Interrupt {
+		return "interrupt (Ctrl-C)"
+	}
+	if sig == syscall.SIGTERM {
+		return "SIGTERM"
+	}
+	return sig.String()
 }
