@@ -13,7 +13,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 RACE_AUTOGRAD ?= Engine|SplitRange|Pool|GEMMAccounting|Concurrent|SgemmTiled$$|PeaksLeave|Profile|CheckFinite
 RACE_TRAIN    ?= Resume|Eval|Dropout|Inference|Engines
 
-.PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck
+.PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck fuzz hostile
 
 build:
 	$(GO) build $(GOFLAGS_T) -o bin/moetrain ./cmd/moetrain
@@ -31,7 +31,23 @@ test: fmt-check vet
 
 # What CI runs: the README's test command, then the pure-Go BLAS build of the numeric packages, go vet
 # for a non-amd64 architecture (the !amd64 kernels), the race detector and staticcheck.
-ci: test test-purego vet-cross race staticcheck
+ci: test test-purego vet-cross race staticcheck fuzz hostile
+
+# Every Go fuzz target (func FuzzX in a *_test.go file), each for FUZZTIME beyond its committed seeds, which
+# `make test` already runs as ordinary tests. A crash the fuzzer finds is written under testdata/fuzz/ and fails.
+FUZZTIME ?= 8s
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for f in $$($(GO) test $(GOFLAGS_T) -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$f ($(FUZZTIME))"; \
+			$(GO) test $(GOFLAGS_T) -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s $$pkg; \
+		done; \
+	done
+
+# The hostile-input probe: stranger's files and careless flags, each under a memory and a time limit, each
+# expected to end in exit 1 with a message naming the file or key (tools/hostile.sh).
+hostile: build
+	bash tools/hostile.sh bin/moetrain
 
 test-purego:
 	$(GO) test -count=1 -timeout 10m ./autograd/ ./layers/
