@@ -24,7 +24,7 @@ import (
 
 // hfTensors returns small finite tensors for every tensor hc describes, by
 // HuggingFace name.
-func hfTensors(t *testing.T, hc hfConfig) map[string]*autograd.Tensor {
+func hfTensors(t testing.TB, hc hfConfig) map[string]*autograd.Tensor {
 	t.Helper()
 	cfg, err := configFromHF(&hc)
 	if err != nil {
