@@ -27,6 +27,26 @@ func LoadMetrics(runDir string) ([]train.Record, error) {
 	return recs, nil
 }
 
+// loadMetricsTorn is LoadMetrics leaving out a torn last line (a record
+// being written by a run in progress, or cut short by a full disk), which a
+// note then reports.
+func loadMetricsTorn(runDir string) ([]train.Record, []string, error) {
+	recs, err := LoadMetrics(runDir)
+	var torn *train.TornLineError
+	if !errors.As(err, &torn) {
+		return recs, nil, err
+	}
+	recs, _, err = train.ReadMetricsTorn(torn.Path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("plot: %w", err)
+	}
+	if len(recs) == 0 {
+		return nil, nil, fmt.Errorf("plot: %w: %s has no complete record; run pretrain until it logs a step (every train.log_every steps)", ErrNoMetrics, torn.Path)
+	}
+	note := fmt.Sprintf("%s:%d, the last line, is not a complete record (a run still writing it, or a write cut short); drew the %d records before it", torn.Path, torn.Line, len(recs))
+	return recs, []string{note}, nil
+}
+
 // readMetrics is LoadMetrics without the package's prefix on its errors, for
 // callers that wrap them in their own context.
 func readMetrics(runDir string) ([]train.Record, error) {

@@ -63,16 +63,19 @@ type Report struct {
 }
 
 // Run reads RUN_DIR/metrics.jsonl and writes its charts to outDir, which
-// defaults to RUN_DIR/plots when empty. See LoadMetrics and Write.
+// defaults to RUN_DIR/plots when empty. See LoadMetrics and Write; a torn
+// last line (a run still writing it) is left out, and a note says so.
 func Run(runDir, outDir string, opt Options) (Report, error) {
-	recs, err := LoadMetrics(runDir)
+	recs, notes, err := loadMetricsTorn(runDir)
 	if err != nil {
 		return Report{}, err
 	}
 	if outDir == "" {
 		outDir = filepath.Join(runDir, "plots")
 	}
-	return Write(recs, outDir, opt)
+	rep, err := Write(recs, outDir, opt)
+	rep.Notes = append(notes, rep.Notes...)
+	return rep, err
 }
 
 // Write draws the charts of recs into outDir (created if needed): loss.png,
