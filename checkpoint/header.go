@@ -12,6 +12,10 @@ import (
 // maxHeaderBytes bounds the JSON header a reader accepts.
 const maxHeaderBytes = 100 << 20
 
+// maxNameBytes bounds one tensor name, so that the errors which quote names
+// stay short (real names are under 200 bytes).
+const maxNameBytes = 1024
+
 // tensorInfo is one validated header record.
 type tensorInfo struct {
 	name       string
@@ -66,6 +70,10 @@ func readHeader(r io.Reader, size int64) (*header, error) {
 	}
 	h := &header{}
 	for name, rec := range records {
+		if len(name) > maxNameBytes {
+			return nil, fmt.Errorf("a tensor name of %d bytes (%q...) exceeds the %d-byte limit; the header is damaged or not a model's",
+				len(name), name[:64], maxNameBytes)
+		}
 		if name == metadataKey {
 			if err := json.Unmarshal(rec, &h.meta); err != nil {
 				return nil, fmt.Errorf("%s is not a string map: %w", metadataKey, err)

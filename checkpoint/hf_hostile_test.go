@@ -6,10 +6,12 @@ package checkpoint
 // fail; removing the CheckFinite call in ImportHF makes TestImportHFRefusesNaNWeight
 // fail; removing the num_hidden_layers bound in checkHFHeaders makes
 // TestImportHFRefusesAbsurdLayers fail; dropping joinCapped's "and N more"
-// makes TestImportHFCapsItsMessage fail; LoadModelOnly verifying every file
+// makes TestImportHFCapsItsMessage fail; removing the maxNameBytes check in
+// readHeader makes TestHostileNamesGiveShortErrors fail; LoadModelOnly verifying every file
 // makes TestLoadModelOnlySkipsOptimizer fail.
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -202,5 +204,29 @@ func TestLoadModelOnlySkipsOptimizer(t *testing.T) {
 	}
 	if _, err := LoadModelOnly(dir); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Errorf("a flipped byte in the model file: %v", err)
+	}
+}
+
+// TestHostileNamesGiveShortErrors: a 1 MB tensor name or manifest file entry
+// is refused without being echoed whole.
+func TestHostileNamesGiveShortErrors(t *testing.T) {
+	long := strings.Repeat("n", 1<<20)
+	path := filepath.Join(t.TempDir(), "x.safetensors")
+	if err := os.WriteFile(path, buildFile(`{"`+long+`":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}`, make([]byte, 4)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := ReadSafetensors(path)
+	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), "1048576 bytes") || !strings.Contains(err.Error(), path) {
+		t.Errorf("1 MB tensor name: %d-byte error %.300q", len(fmt.Sprint(err)), fmt.Sprint(err))
+	}
+	dir := filepath.Join(t.TempDir(), StepDirName(1))
+	os.Mkdir(dir, 0o755)
+	m := `{"format_version":1,"step":1,"files":{"model.safetensors":{},"a/` + long + `":{}}}`
+	if err := os.WriteFile(filepath.Join(dir, ManifestFile), []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ReadManifest(dir)
+	if err == nil || len(err.Error()) > 1000 || !strings.Contains(err.Error(), "invalid file entry") {
+		t.Errorf("1 MB file entry: %d-byte error", len(fmt.Sprint(err)))
 	}
 }

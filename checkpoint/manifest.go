@@ -98,7 +98,14 @@ func ReadManifest(stepDir string) (*Manifest, error) {
 	}
 	for name := range m.Files {
 		if name == "" || name != filepath.Base(name) || name == "." || name == ".." || name == ManifestFile {
-			return nil, fmt.Errorf("checkpoint manifest %s: invalid file entry %q", path, name)
+			shown := name
+			if len(shown) > 64 {
+				shown = shown[:64] + "..."
+			}
+			return nil, fmt.Errorf("checkpoint manifest %s: invalid file entry %q (entries name files of the step directory); the manifest is damaged: use another checkpoint", path, shown)
+		}
+		if fs := m.Files[name]; fs.Size < 0 {
+			return nil, fmt.Errorf("checkpoint manifest %s: file %s has size %d; the manifest is damaged: use another checkpoint", path, name, fs.Size)
 		}
 	}
 	if step, ok := ParseStepDirName(filepath.Base(filepath.Clean(stepDir))); ok && step != m.Step {
