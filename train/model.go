@@ -156,6 +156,12 @@ func loadModel(ckptArg string, load func(string) (*checkpoint.Checkpoint, error)
 	if err := checkpoint.CheckFinite(ck.Model, file, "weight", "the run diverged or the file is damaged: use an earlier checkpoint (--ckpt with its step directory)"); err != nil {
 		return nil, nil, nil, err
 	}
+	if ck.Optimizer != nil {
+		if err := checkpoint.CheckFinite(ck.Optimizer, filepath.Join(dir, checkpoint.OptimizerFile), "optimizer state",
+			"starting from it would poison the weights: use an earlier checkpoint (its step directory)"); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	m, err := NewModel(cfg)
 	if err != nil {
 		return nil, nil, nil, err

@@ -5,7 +5,7 @@ package train
 // metrics count check makes its "NaN tokens" case fail; removing the
 // CheckFinite call on the optimizer state makes its "NaN moment" case fail;
 // removing it on the weights in loadModel makes TestLoadModelRefusesNaNWeights
-// fail.
+// fail, and on the optimizer state there TestOpenModelRefusesNaNMoments.
 
 import (
 	"math"
@@ -77,5 +77,18 @@ func TestLoadModelRefusesNaNWeights(t *testing.T) {
 	run := damagedRun(t, func(ck *checkpoint.Checkpoint) { ck.Model["norm.weight"].Set(0, math.NaN()) })
 	if _, _, _, err := LoadModel(run); err == nil || !strings.Contains(err.Error(), `"norm.weight"`) || !strings.Contains(err.Error(), checkpoint.ModelFile) {
 		t.Errorf("LoadModel of NaN weights: %v", err)
+	}
+}
+
+// TestOpenModelRefusesNaNMoments: upcycling reads a checkpoint's moments
+// through OpenModel, which refuses non-finite ones.
+func TestOpenModelRefusesNaNMoments(t *testing.T) {
+	run := damagedRun(t, func(ck *checkpoint.Checkpoint) { ck.Optimizer["exp_avg.norm.weight"].Set(1, math.NaN()) })
+	_, _, _, err := OpenModel(run)
+	if err == nil || !strings.Contains(err.Error(), `"exp_avg.norm.weight"`) || !strings.Contains(err.Error(), checkpoint.OptimizerFile) {
+		t.Errorf("OpenModel of NaN moments: %v", err)
+	}
+	if _, _, _, err := LoadModel(run); err != nil {
+		t.Errorf("LoadModel reads no optimizer state, yet: %v", err)
 	}
 }
