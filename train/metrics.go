@@ -115,9 +115,10 @@ func (e *TornLineError) Error() string {
 func (e *TornLineError) Unwrap() error { return e.Err }
 
 // ReadMetricsTorn reads the records of a metrics.jsonl file like
-// ReadMetrics, except that a last line that does not parse is left out and
-// reported as torn (nil when the file ends cleanly). A bad line before the
-// last is an error.
+// ReadMetrics, except that a last line that does not parse and lacks its
+// newline (a write that never finished: each record is written with its
+// newline in one call) is left out and reported as torn (nil when the file
+// ends cleanly). Any other bad line is an error.
 func ReadMetricsTorn(path string) (recs []Record, torn *TornLineError, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -134,7 +135,7 @@ func ReadMetricsTorn(path string) (recs []Record, torn *TornLineError, err error
 		}
 		var r Record
 		if err := json.Unmarshal(line, &r); err != nil {
-			if i == last {
+			if i == last && i == len(lines)-1 { // no newline after it: the write never finished
 				return recs, &TornLineError{Path: path, Line: i + 1, Err: err}, nil
 			}
 			return nil, nil, fmt.Errorf("metrics %s:%d: %w", path, i+1, err)

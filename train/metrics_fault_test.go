@@ -4,9 +4,9 @@ package train
 // werr alone) makes TestMetricsWriteErrorCheckpoints fail (no step-N
 // checkpoint); making ReadMetricsTorn fail on a bad last line, as ReadMetrics
 // does, makes TestMetricsWriteErrorCheckpoints fail at the resume and
-// TestReadMetricsTorn fail; tolerating a bad line before the last makes
-// TestReadMetricsTorn fail; not publishing after each step makes
-// TestProgressIsPublished fail.
+// TestReadMetricsTorn fail; tolerating a bad line before the last, or a bad
+// last line that ends in a newline, makes TestReadMetricsTorn fail; not
+// publishing after each step makes TestProgressIsPublished fail.
 
 import (
 	"bytes"
@@ -111,7 +111,8 @@ func TestMetricsWriteErrorCheckpoints(t *testing.T) {
 	}
 }
 
-// TestReadMetricsTorn: only a bad last line is torn; ReadMetrics refuses both.
+// TestReadMetricsTorn: only a bad last line without its newline is torn;
+// ReadMetrics refuses both.
 func TestReadMetricsTorn(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, s string) string {
@@ -132,6 +133,11 @@ func TestReadMetricsTorn(t *testing.T) {
 	clean := write("clean.jsonl", "{\"step\":1}\n{\"step\":2}\n\n")
 	if recs, tl, err := ReadMetricsTorn(clean); err != nil || tl != nil || len(recs) != 2 {
 		t.Fatalf("clean file: %d records, torn %v, err %v", len(recs), tl, err)
+	}
+	// A bad last line that ends in a newline was written whole: damage, not a torn write.
+	whole := write("whole.jsonl", "{\"step\":1}\n{\"step\":\"two\"}\n")
+	if _, tl, err := ReadMetricsTorn(whole); err == nil || tl != nil || !strings.Contains(err.Error(), "whole.jsonl:2") {
+		t.Fatalf("bad complete last line: torn %v, err %v; want an error naming whole.jsonl:2", tl, err)
 	}
 	mid := write("mid.jsonl", "{\"step\":1}\n{\"st\n{\"step\":3}\n")
 	if _, _, err := ReadMetricsTorn(mid); err == nil || !strings.Contains(err.Error(), "mid.jsonl:2") {
