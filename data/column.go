@@ -82,7 +82,7 @@ func columnDocuments(col arrow.Array, path string, firstRow int64) ([]Document, 
 	case *array.LargeBinary:
 		return textDocs(n, a.IsNull, a.ValueString, origin)
 	case array.ListLike:
-		docs := make([]Document, 0, n)
+		docs := make([]Document, 0, min(n, 1<<12))
 		vals := a.ListValues()
 		for i := range n {
 			if a.IsNull(i) {
@@ -107,7 +107,7 @@ func columnDocuments(col arrow.Array, path string, firstRow int64) ([]Document, 
 // textDocs copies the non-null values of a text column; a value that is not
 // valid UTF-8 is an error naming its row, as in text and JSONL files.
 func textDocs(n int, isNull func(int) bool, value func(int) string, origin func(int) string) ([]Document, error) {
-	docs := make([]Document, 0, n)
+	docs := make([]Document, 0, min(n, 1<<12))
 	for i := range n {
 		if isNull(i) {
 			continue

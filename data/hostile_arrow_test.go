@@ -1,6 +1,7 @@
 package data
 
-// Mutations caught: removing the checkIPCFile call in arrowFileSource makes
+// Mutations caught: removing checkRows makes TestRowClaimsAreBoundedByFileSize
+// fail; removing the checkIPCFile call in arrowFileSource makes
 // TestArrowSchemaClaimIsRefused crash (out of memory) and
 // TestDamagedArrowFileIsAnError panic; removing the guardArrow around
 // RecordAt makes TestDamagedArrowFileIsAnError panic; giving ipc.NewFileReader
@@ -224,5 +225,17 @@ func TestDamagedShardIsAnError(t *testing.T) {
 	}
 	if err := drain(out, SourceOptions{}); err == nil || !strings.Contains(err.Error(), path) {
 		t.Fatalf("shard source: error %v, want one naming %s", err, path)
+	}
+}
+
+func TestRowClaimsAreBoundedByFileSize(t *testing.T) {
+	if err := checkRows("x.arrow", 1<<40, 1<<40, 1000); err == nil || !strings.Contains(err.Error(), "x.arrow") {
+		t.Fatalf("a batch of 2^40 rows in 1000 bytes: error %v, want one naming the file", err)
+	}
+	if err := checkRows("x.arrow", 5, -1, 1000); err == nil {
+		t.Fatal("a negative column length was accepted")
+	}
+	if err := checkRows("x.arrow", 8000, 8000, 1000); err != nil {
+		t.Fatalf("8000 null rows in 1000 bytes: %v", err)
 	}
 }

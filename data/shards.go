@@ -181,6 +181,10 @@ func decodeShard(path string, b []byte) ([][]int32, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkRows(path, rec.NumRows(), int64(rec.Column(0).Len()), int64(len(b))); err != nil {
+			rec.Release()
+			return nil, err
+		}
 		docs, err := columnDocuments(rec.Column(0), "", 0)
 		rec.Release()
 		if err != nil {

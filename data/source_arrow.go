@@ -73,7 +73,7 @@ func arrowFileSource(f *os.File, size int64, path, field string) (Source, error)
 				return fmt.Errorf("data %s: record batch %d: %w", path, next, err)
 			}
 			defer rec.Release()
-			docs, err = recordDocuments(rec, col, path, &row)
+			docs, err = recordDocuments(rec, col, path, size, &row)
 			return err
 		})
 		next++
@@ -120,7 +120,7 @@ func arrowStreamSource(f *os.File, size int64, path, field string) (Source, erro
 				}
 				return io.EOF
 			}
-			docs, err = recordDocuments(r.Record(), col, path, &row)
+			docs, err = recordDocuments(r.Record(), col, path, size, &row)
 			return err
 		})
 		batch++
@@ -132,9 +132,28 @@ func arrowStreamSource(f *os.File, size int64, path, field string) (Source, erro
 	}}, nil
 }
 
-// recordDocuments converts column col of rec and advances *row by its rows.
-func recordDocuments(rec arrow.Record, col int, path string, row *int64) ([]Document, error) {
+// maxRecordRows bounds the rows a record batch of a file of size bytes may
+// claim: even a column of nulls spends a validity bit per row, and a claimed
+// row count is a loop (and an allocation) before any buffer is read.
+func maxRecordRows(size int64) int64 { return 8*size + 1024 }
+
+// recordDocuments converts column col of rec, a batch of a file of size bytes,
+// and advances *row by its rows.
+func recordDocuments(rec arrow.Record, col int, path string, size int64, row *int64) ([]Document, error) {
+	if err := checkRows(path, rec.NumRows(), int64(rec.Column(col).Len()), size); err != nil {
+		return nil, err
+	}
 	docs, err := columnDocuments(rec.Column(col), path, *row)
 	*row += rec.NumRows()
 	return docs, err
+}
+
+// checkRows refuses a batch whose row count or column length is negative or
+// beyond what a file of size bytes can hold.
+func checkRows(path string, rows, colLen, size int64) error {
+	if rows < 0 || colLen < 0 || rows > maxRecordRows(size) || colLen > maxRecordRows(size) {
+		return fmt.Errorf("data %s: a record batch claims %d rows (column length %d), more than a %d-byte file can hold; %s",
+			path, rows, colLen, size, damagedHint)
+	}
+	return nil
 }

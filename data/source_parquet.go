@@ -69,7 +69,7 @@ func openParquetSource(path, field string) (Source, error) {
 				}
 				return io.EOF
 			}
-			docs, err = recordDocuments(rr.Record(), 0, path, &row)
+			docs, err = recordDocuments(rr.Record(), 0, path, size, &row)
 			return err
 		})
 		batch++
