@@ -141,20 +141,23 @@ func TestImportHFRefusesHugeConfig(t *testing.T) {
 }
 
 func TestImportHFRefusesAbsurdLayers(t *testing.T) {
-	for _, edit := range []func(*hfConfig){
-		func(h *hfConfig) { h.NumHiddenLayers = 4000 },
-		func(h *hfConfig) { h.NumLocalExperts, h.NumExpertsPerTok = 60000, 2 },
+	for _, tc := range []struct {
+		edit func(*hfConfig)
+		want string
+	}{
+		{func(h *hfConfig) { h.NumHiddenLayers = 4000 }, "num_hidden_layers = 4000 needs at least 36003 tensors"},
+		{func(h *hfConfig) { h.NumLocalExperts, h.NumExpertsPerTok = 60000, 2 }, "describes more tensors than the"},
 	} {
 		dir := writeHFModel(t, tinyMixtral(), nil)
 		hc := tinyMixtral()
-		edit(&hc)
+		tc.edit(&hc)
 		data, _ := os.ReadFile(filepath.Join(dir, HFWeightsFile))
 		big := writeHFConfig(t, hc)
 		if err := os.WriteFile(filepath.Join(big, HFWeightsFile), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		wantImportError(t, big, HFConfigFile, "safetensors files hold")
+		wantImportError(t, big, HFConfigFile, tc.want, "safetensors files hold")
 		if d := time.Since(start); d > 5*time.Second {
 			t.Errorf("refusing took %v", d)
 		}
