@@ -330,7 +330,7 @@ func refuseUnindexedShards(dir string) error {
 	if err != nil || len(shards) == 0 {
 		return nil
 	}
-	return fmt.Errorf("data %s: holds %d shard files (%s, ...) but no %s, so they cannot be checked; "+
+	return fmt.Errorf("data %s: holds shard files (%d, from %s) but no %s, so they cannot be checked; "+
 		"re-run `moetrain data prepare` to rewrite the directory, or pass the glob %s to read them as plain Arrow files without checks",
 		dir, len(shards), filepath.Base(shards[0]), ManifestName, filepath.Join(dir, "*.arrow"))
 }
