@@ -38,6 +38,12 @@ type Checkpoint struct {
 	// Created is when the checkpoint was written; Save uses the current
 	// time when it is zero.
 	Created time.Time
+	// Blobs are further files of the step directory, by name (a plain file
+	// name other than the model, optimizer and manifest files), written,
+	// fsynced and listed with their SHA-256 in the manifest like the tensor
+	// files: the run's tokenizer.json, say. Load verifies them but does not
+	// read them into memory; ReadBlob does.
+	Blobs map[string][]byte
 	// Extras, when set, writes further files into the step directory (a
 	// LoRA adapter in PEFT's layout under adapter/, say). Save calls it with
 	// the temporary directory, so what it writes appears with the rest of
@@ -126,6 +132,20 @@ func fillStepDir(dir string, step int, ck *Checkpoint) error {
 			return err
 		}
 		m.Files[f.name] = sum
+	}
+	for _, name := range sortedKeys(ck.Blobs) {
+		if name == "" || name != filepath.Base(name) || name == ModelFile || name == OptimizerFile || name == ManifestFile {
+			return fmt.Errorf("blob %q: want a plain file name other than %s, %s and %s", name, ModelFile, OptimizerFile, ManifestFile)
+		}
+		b := ck.Blobs[name]
+		sum, err := writeSynced(filepath.Join(dir, name), func(w io.Writer) error {
+			_, err := w.Write(b)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		m.Files[name] = sum
 	}
 	if ck.Extras != nil {
 		if err := ck.Extras(dir); err != nil {
@@ -277,4 +297,39 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// MaxBlobBytes bounds what ReadBlob reads.
+const MaxBlobBytes = 256 << 20
+
+// ReadBlob returns the contents of the blob name of the checkpoint in
+// stepDir, verified against the manifest's size and SHA-256, and whether the
+// manifest lists it (false, nil error: it does not).
+func ReadBlob(stepDir, name string) ([]byte, bool, error) {
+	m, err := ReadManifest(stepDir)
+	if err != nil {
+		return nil, false, err
+	}
+	want, ok := m.Files[name]
+	if !ok || name == ModelFile || name == OptimizerFile {
+		return nil, false, nil
+	}
+	if want.Size > MaxBlobBytes {
+		return nil, true, fmt.Errorf("checkpoint %s: %s claims %d bytes, more than the %d a blob may hold; the manifest is damaged", stepDir, name, want.Size, MaxBlobBytes)
+	}
+	path := filepath.Join(stepDir, name)
+	if st, err := os.Stat(path); err != nil {
+		return nil, true, fmt.Errorf("checkpoint %s: %w", stepDir, err)
+	} else if !st.Mode().IsRegular() || st.Size() != want.Size {
+		return nil, true, fmt.Errorf("checkpoint %s: %s is corrupt: %d bytes, manifest says %d", stepDir, name, st.Size(), want.Size)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, true, fmt.Errorf("checkpoint %s: %w", stepDir, err)
+	}
+	h := sha256.Sum256(b)
+	if int64(len(b)) != want.Size || hex.EncodeToString(h[:]) != want.SHA256 {
+		return nil, true, fmt.Errorf("checkpoint %s: %s is corrupt: its size or SHA-256 differs from the manifest's", stepDir, name)
+	}
+	return b, true, nil
 }

@@ -83,7 +83,11 @@ func (in *Inference) Save(runDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("save %s: %w", runDir, err)
 	}
-	return checkpoint.Save(runDir, 0, &checkpoint.Checkpoint{Model: ModelTensors(in.model), Config: string(y)})
+	blobs, err := tokenizerBlobs(in.cfg)
+	if err != nil {
+		return "", fmt.Errorf("save %s: %w", runDir, err)
+	}
+	return checkpoint.Save(runDir, 0, &checkpoint.Checkpoint{Model: ModelTensors(in.model), Config: string(y), Blobs: blobs})
 }
 
 // Logits runs a forward pass without gradients on B sequences of T token ids

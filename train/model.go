@@ -149,6 +149,9 @@ func loadModel(ckptArg string, load func(string) (*checkpoint.Checkpoint, error)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("checkpoint %s: config: %w", dir, err)
 	}
+	if err := useStoredTokenizer(cfg, dir); err != nil {
+		return nil, nil, nil, err
+	}
 	file := filepath.Join(dir, checkpoint.ModelFile)
 	if err := checkpoint.CheckModelShapes(cfg, checkpoint.TensorShapes(ck.Model), file); err != nil {
 		return nil, nil, nil, err

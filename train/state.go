@@ -42,6 +42,7 @@ func (t *Trainer) save() (string, error) {
 		Metrics: checkpoint.Metrics{"tokens": float64(t.tokens), "skipped_steps": float64(t.skipped),
 			optStepBaseKey: float64(t.optStepBase)},
 		Extras: t.opts.CheckpointExtras,
+		Blobs:  t.blobs,
 	}
 	dir, err := checkpoint.Save(t.opts.RunDir, t.step, ck)
 	if err != nil {

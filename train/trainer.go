@@ -85,12 +85,13 @@ type Trainer struct {
 	lossCfg      layers.LossConfig
 	batches      Batches
 	moeLayers    []int
-	step         int   // optimizer steps completed (including skipped ones)
-	tokens       int64 // tokens trained on
-	skipped      int   // skipped steps so far
-	badRun       int   // consecutive skipped steps
-	lastSaved    int   // step of the newest checkpoint written or restored
-	optStepBase  int   // AdamW's step count when this run began (carried optimizer state); the schedule counts from it
+	step         int               // optimizer steps completed (including skipped ones)
+	tokens       int64             // tokens trained on
+	skipped      int               // skipped steps so far
+	badRun       int               // consecutive skipped steps
+	lastSaved    int               // step of the newest checkpoint written or restored
+	blobs        map[string][]byte // files every checkpoint stores beside its tensors (the tokenizer)
+	optStepBase  int               // AdamW's step count when this run began (carried optimizer state); the schedule counts from it
 	lastSavedDir string
 	// seen is what Progress reports: the steps done and the newest
 	// checkpoint's step, published by Run for readers on other goroutines
@@ -146,6 +147,9 @@ func New(opts Options) (*Trainer, error) {
 	}
 	ac := AdamWConfig(c)
 	var err error
+	if t.blobs, err = tokenizerBlobs(c); err != nil {
+		return nil, err
+	}
 	if t.opt, err = optim.NewAdamWOn(eng, t.params, ac); err != nil {
 		return nil, fmt.Errorf("optimizer: %w", err)
 	}

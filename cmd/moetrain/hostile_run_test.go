@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -173,9 +174,11 @@ func TestResumeFinishedRunNothingToDo(t *testing.T) {
 	}
 }
 
-// TestGenerateForeignTokenizer: generate after the tokenizer file changed
-// (its ids now exceed the model's vocabulary) is an error naming the id,
-// the vocabulary size and the tokenizer, not a panic; so is eval --data.
+// TestGenerateForeignTokenizer: a checkpoint uses the tokenizer stored with
+// it when the file changed; without a stored copy, generate after the
+// tokenizer file changed (its ids now exceed the model's vocabulary) is an
+// error naming the id, the vocabulary size and the tokenizer, not a panic;
+// so is eval --data.
 func TestGenerateForeignTokenizer(t *testing.T) {
 	dir := t.TempDir()
 	corpus := []string{strings.Repeat("the king and the queen went to the castle by the river. ", 40)}
@@ -200,6 +203,16 @@ func TestGenerateForeignTokenizer(t *testing.T) {
 	if err := big.Save(tokPath); err != nil {
 		t.Fatal(err)
 	}
+	// The checkpoint keeps the tokenizer it was trained with, so the changed file does not matter to it.
+	if _, errs, code := run(t, "generate", "--ckpt", runDir, "--prompt", "the king and the queen went to the castle", "-n", "4"); code != 0 {
+		t.Fatalf("generate with the stored tokenizer: exit %d: %s", code, errs)
+	}
+	// A checkpoint without its own copy (written before checkpoints kept one) falls back to the file.
+	stepDir, err := checkpoint.Resolve(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropStoredTokenizer(t, stepDir)
 	_, errs, code := run(t, "generate", "--ckpt", runDir, "--prompt", "the king and the queen went to the castle", "-n", "4")
 	if code != 1 {
 		t.Fatalf("generate with a changed tokenizer: exit %d: %s", code, errs)
@@ -283,5 +296,34 @@ func TestEvalMissingDataSaysPassData(t *testing.T) {
 	_, errs, code := run(t, "eval", "--ckpt", runDir)
 	if code != 1 || !strings.Contains(errs, "pass --data") || !strings.Contains(errs, text) {
 		t.Fatalf("eval with the training data gone: exit %d: %s", code, errs)
+	}
+}
+
+// dropStoredTokenizer makes stepDir a checkpoint without its own tokenizer
+// copy: the file and its manifest entry go.
+func dropStoredTokenizer(t *testing.T, stepDir string) {
+	t.Helper()
+	path := filepath.Join(stepDir, checkpoint.ManifestFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	files := m["files"].(map[string]any)
+	if _, ok := files["tokenizer.json"]; !ok {
+		t.Fatal("the checkpoint holds no tokenizer.json to drop")
+	}
+	delete(files, "tokenizer.json")
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(stepDir, "tokenizer.json")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -114,14 +114,10 @@ func runPrune(w io.Writer, f pruneFlags) error {
 	after := train.EvalTokens(res.Model, evalToks, cfg.Train.MicroBatchSize, cfg.Train.SeqLen)
 	fmt.Fprintf(w, "prune: eval on %s (%d tokens): loss %.4f before, %.4f after (%+.4f); ppl %.3f -> %.3f\n",
 		f.data, after.Tokens, before.Loss, after.Loss, after.Loss-before.Loss, before.PPL, after.PPL)
-	y, err := res.Config.YAML()
-	if err != nil {
-		return fmt.Errorf("prune: %w", err)
-	}
 	if err := train.ClaimRunDir(f.out, f.force); err != nil {
 		return pruneOutError(err)
 	}
-	dir, err := checkpoint.Save(f.out, 0, &checkpoint.Checkpoint{Model: train.ModelTensors(res.Model), Config: string(y)})
+	dir, err := train.NewInference(res.Config, res.Model).Save(f.out)
 	if err != nil {
 		return fmt.Errorf("prune: %w", err)
 	}

@@ -135,6 +135,16 @@ func (t *Tokenizer) Save(path string) error {
 // vocabulary with its merges takes about 20 MiB).
 const MaxFileBytes = 256 << 20
 
+// ReadFile returns the bytes of a tokenizer.json file without parsing them,
+// with Load's checks: a regular file of at most MaxFileBytes.
+func ReadFile(path string) ([]byte, error) {
+	b, err := regfile.ReadFile(path, MaxFileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("bpe: %w", err)
+	}
+	return b, nil
+}
+
 // Load reads a tokenizer.json file (see Parse). It refuses a path that is not a
 // regular file (a device or pipe would be read without end) and a file over
 // MaxFileBytes.
