@@ -174,15 +174,7 @@ func Load(stepDir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	ck := &Checkpoint{
-		Step:    m.Step,
-		Config:  m.Config,
-		Sampler: compactJSON(m.Sampler),
-		RNG:     m.RNG,
-		Metrics: m.Metrics,
-		Created: m.Created,
-		Model:   map[string]*autograd.Tensor{},
-	}
+	ck := fromManifest(m)
 	if _, ok := m.Files[OptimizerFile]; ok {
 		ck.Optimizer = map[string]*autograd.Tensor{}
 	}
@@ -210,15 +202,7 @@ func LoadModelOnly(stepDir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	ck := &Checkpoint{
-		Step:    m.Step,
-		Config:  m.Config,
-		Sampler: compactJSON(m.Sampler),
-		RNG:     m.RNG,
-		Metrics: m.Metrics,
-		Created: m.Created,
-		Model:   map[string]*autograd.Tensor{},
-	}
+	ck := fromManifest(m)
 	if err := verifyFile(filepath.Join(stepDir, ModelFile), m.Files[ModelFile], floatSink(ck.Model)); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", stepDir, err)
 	}
@@ -332,4 +316,18 @@ func ReadBlob(stepDir, name string) ([]byte, bool, error) {
 		return nil, true, fmt.Errorf("checkpoint %s: %s is corrupt: its size or SHA-256 differs from the manifest's", stepDir, name)
 	}
 	return b, true, nil
+}
+
+// fromManifest returns the checkpoint a manifest describes, without its
+// tensors: an empty Model map for the loader to fill.
+func fromManifest(m *Manifest) *Checkpoint {
+	return &Checkpoint{
+		Step:    m.Step,
+		Config:  m.Config,
+		Sampler: compactJSON(m.Sampler),
+		RNG:     m.RNG,
+		Metrics: m.Metrics,
+		Created: m.Created,
+		Model:   map[string]*autograd.Tensor{},
+	}
 }

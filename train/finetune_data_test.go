@@ -11,7 +11,6 @@ package train
 //     the step tests.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -256,24 +255,7 @@ func finetuneRun(t *testing.T, c *configs.Config, dir string, resume bool, stopA
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	opts := Options{Config: c, RunDir: dir, Resume: resume, Train: fd.TrainBatches(c), Val: fd.EvalSet(c)}
-	if stopAt > 0 {
-		opts.OnStep = func(step int) {
-			if step == stopAt {
-				cancel()
-			}
-		}
-	}
-	tr, err := New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := tr.Run(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, tr := runOn(t, c, dir, resume, stopAt, fd.TrainBatches(c), fd.EvalSet(c))
 	return res, valuesOf(tr.Model().Params())
 }
 

@@ -35,9 +35,17 @@ func runTraining(t *testing.T, c *configs.Config, dir string, resume bool, stopA
 	if err != nil {
 		t.Fatal(err)
 	}
+	res, _ := runOn(t, c, dir, resume, stopAt, ds.TrainBatches(c), ds.EvalSet(c))
+	return res
+}
+
+// runOn trains c in dir on the given batches, stopping after stopAt steps when stopAt > 0, and
+// returns the result and the trainer.
+func runOn(t *testing.T, c *configs.Config, dir string, resume bool, stopAt int, train Batches, val EvalSet) (*Result, *Trainer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	opts := Options{Config: c, RunDir: dir, Resume: resume, Train: ds.TrainBatches(c), Val: ds.EvalSet(c)}
+	opts := Options{Config: c, RunDir: dir, Resume: resume, Train: train, Val: val}
 	if stopAt > 0 {
 		opts.OnStep = func(step int) {
 			if step == stopAt {
@@ -53,7 +61,7 @@ func runTraining(t *testing.T, c *configs.Config, dir string, resume bool, stopA
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res
+	return res, tr
 }
 
 // TestResumeIsExact: a run interrupted at step 7 and resumed reproduces the
