@@ -1,0 +1,36 @@
+// Package parallel provides the collectives that expert and data parallelism
+// are built on: a Comm is one rank's handle on a group of ranks, with
+// NCCL-shaped operations (AllReduce, AllGather, ReduceScatter, AllToAllV,
+// Broadcast, Barrier) and Split into sub-groups.
+//
+// Backends: NewLocal runs W ranks as goroutines of one process over shared
+// memory; it is what tests and single-machine runs use. A process-per-rank
+// backend over MPI is to sit behind the build tag mpi and satisfy the same
+// interface and the same conformance suite (package parallel/commtest).
+//
+// Dimension legend: W world size (W = dp x ep ranks), r a rank's index in
+// its group (0 <= r < Size()), dp data-parallel degree, ep expert-parallel
+// degree, L per-rank payload length in float32 values. Group ranks are
+// renumbered from 0 in every sub-group; world ranks stay fixed.
+//
+// Contracts:
+//   - Every rank of a group calls the same collectives, with matching
+//     arguments, in the same order, even when its own part is empty (a rank
+//     with zero tokens still calls AllToAllV with zero counts).
+//   - One Comm is used by one goroutine at a time; different Comms (the world
+//     and its sub-groups) may be used concurrently from different goroutines.
+//   - Every call is bounded by the communicator's timeout: a peer that never
+//     arrives, or that closed its communicator, makes the call return an
+//     *Error that names this rank, the collective and the missing peer(s),
+//     never a hang. After such a failure the communicator is unusable and
+//     every later call fails at once with the same cause.
+//   - Arguments that disagree across ranks (lengths, counts, op, root, or a
+//     different collective altogether) make the call fail on every rank with
+//     an *Error naming the offending rank(s); the communicator stays usable.
+//   - Reductions add in rank order (rank 0 + rank 1 + ... per element), so a
+//     result is bit-identical on every rank and across runs of the local
+//     backend.
+//   - Buffers are only read or written during the call; on return they belong
+//     to the caller again. Send and receive buffers must not overlap, except
+//     AllReduce and Broadcast, which work in place on buf.
+package parallel
