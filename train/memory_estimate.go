@@ -138,7 +138,7 @@ func checkMemoryAgainst(c *configs.Config, use MemoryUse, avail int64) error {
 		c.Train.MicroBatchSize, c.Train.SeqLen)
 	if state > est.Activations {
 		what = fmt.Sprintf("the model's %s parameters dominate: choose a smaller model (model.d_model %d, model.n_layers %d, moe.num_experts %s, moe.expert_ffn_hidden_size %d)",
-			formatCount(est.Params), c.Model.DModel, c.Model.NLayers, c.MoE.NumExperts, c.MoE.ExpertFFNHiddenSize)
+			HumanCount(est.Params), c.Model.DModel, c.Model.NLayers, c.MoE.NumExperts, c.MoE.ExpertFFNHiddenSize)
 	}
 	return fmt.Errorf("this run needs about %s of memory (weights %s, gradients %s, AdamW state %s, activations of one micro-batch %s) but the machine has %s available; %s",
 		humanBytes(need), humanBytes(est.Weights), humanBytes(est.Gradients), humanBytes(est.Optimizer), humanBytes(est.Activations),
@@ -157,19 +157,6 @@ func humanBytes(n int64) string {
 		return fmt.Sprintf("%d B", n)
 	}
 	return fmt.Sprintf("%.1f %s", x, units[u])
-}
-
-// formatCount writes n as 3.4M, 1.2B and so on.
-func formatCount(n int64) string {
-	switch x := float64(n); {
-	case x >= 1e12:
-		return fmt.Sprintf("%.1fT", x/1e12)
-	case x >= 1e9:
-		return fmt.Sprintf("%.1fB", x/1e9)
-	case x >= 1e6:
-		return fmt.Sprintf("%.1fM", x/1e6)
-	}
-	return strconv.FormatInt(n, 10)
 }
 
 // MemAvailable returns the MemAvailable line of /proc/meminfo in bytes; ok is false where the

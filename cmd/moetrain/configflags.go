@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 
 	"github.com/moetrain/moetrain/configs"
+	"github.com/moetrain/moetrain/train"
 	"github.com/spf13/cobra"
 )
 
@@ -22,7 +24,24 @@ func (f *configFlags) add(cmd *cobra.Command, defaultRef string) {
 // load resolves the configuration with precedence flag/--set > env > file >
 // defaults. flags maps config keys to values of dedicated flags the user set.
 func (f *configFlags) load(flags map[string]string) (*configs.Config, error) {
-	return configs.Load(configs.LoadOptions{ConfigRef: f.ref, Sets: f.sets, Env: configEnv(), Flags: flags})
+	return f.loadOver(nil, "", flags)
+}
+
+// loadOver resolves the configuration as load does, on top of base (the YAML
+// saved in a checkpoint, named baseName in messages): the keys --config does
+// not set keep base's values instead of the defaults.
+func (f *configFlags) loadOver(base []byte, baseName string, flags map[string]string) (*configs.Config, error) {
+	return configs.Load(configs.LoadOptions{ConfigRef: f.ref, Sets: f.sets, Env: configEnv(), Flags: flags, Base: base, BaseName: baseName})
+}
+
+// loadOverRun resolves the configuration of a run being resumed: the one its
+// latest checkpoint saved, with what --config and --set change.
+func (f *configFlags) loadOverRun(command, out string, flags map[string]string) (*configs.Config, error) {
+	base, dir, err := train.CheckpointConfig(out)
+	if err != nil {
+		return nil, fmt.Errorf("%s --resume: %w", command, err)
+	}
+	return f.loadOver(base, "the configuration of "+dir, flags)
 }
 
 // configEnv returns every MOETRAIN_* variable: each must name a config key,

@@ -5,6 +5,7 @@ import (
 	"io"
 	"path/filepath"
 
+	"github.com/moetrain/moetrain/checkpoint"
 	"github.com/moetrain/moetrain/configs"
 	"github.com/moetrain/moetrain/layers"
 	"github.com/moetrain/moetrain/train"
@@ -61,10 +62,8 @@ Ctrl-C and --resume work as in pretrain.`,
 			if f.adapter != "" && !f.lora {
 				return fmt.Errorf("finetune: --adapter %s continues training a LoRA adapter: add --lora, or merge it first (moetrain merge) to fine-tune fully", f.adapter)
 			}
-			if !f.force {
-				if err := train.ClaimRunDir(f.out, false); err != nil {
-					return fmt.Errorf("finetune: %w; pass another --out, --force to start over in it (deletes its checkpoints and metrics), or --resume to continue it", err)
-				}
+			if err := refuseUsedOut("finetune", f.out, f.force); err != nil {
+				return err
 			}
 			srcCfg, src, _, err := train.OpenModel(f.from)
 			if err != nil {
@@ -74,8 +73,7 @@ Ctrl-C and --resume work as in pretrain.`,
 			if err != nil {
 				return err
 			}
-			cfg, err := configs.Load(configs.LoadOptions{ConfigRef: cf.ref, Sets: cf.sets, Env: configEnv(), Flags: flags,
-				Base: base, BaseName: "the configuration of " + f.from})
+			cfg, err := cf.loadOver(base, "the configuration of "+f.from, flags)
 			if err != nil {
 				return err
 			}
@@ -186,18 +184,22 @@ func runFinetune(cmd *cobra.Command, cfg *configs.Config, m *layers.Model, out s
 // whose model (with its adapters, for a LoRA run) and configuration it
 // reads; --config and --set change the configuration as for a new run.
 func resumeFinetune(cmd *cobra.Command, cf configFlags, flags map[string]string, out string) error {
-	base, dir, err := train.CheckpointConfig(out)
-	if err != nil {
-		return fmt.Errorf("finetune --resume: %w", err)
-	}
-	cfg, err := configs.Load(configs.LoadOptions{ConfigRef: cf.ref, Sets: cf.sets, Env: configEnv(), Flags: flags,
-		Base: base, BaseName: "the configuration of " + dir})
+	cfg, err := cf.loadOverRun("finetune", out, flags)
 	if err != nil {
 		return err
 	}
-	_, m, _, err := train.LoadModel(dir)
+	_, m, _, err := train.LoadModel(out)
 	if err != nil {
 		return fmt.Errorf("finetune --resume: %w", err)
 	}
-	return runFinetune(cmd, cfg, m, out, true, false, dir)
+	return runFinetune(cmd, cfg, m, out, true, false, resumedBase(out))
+}
+
+// resumedBase is the base model a resumed LoRA run's adapter names: what its
+// OUT/adapter says, or the run directory when it has none yet.
+func resumedBase(out string) string {
+	if a, _, err := checkpoint.LoadAdapter(filepath.Join(out, train.AdapterDir)); err == nil && a.BaseModel != "" {
+		return a.BaseModel
+	}
+	return out
 }

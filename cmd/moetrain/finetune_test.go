@@ -6,6 +6,8 @@ package main
 //   - finetune.go: not writing OUT/adapter, or not passing the checkpoint extras, fails
 //     TestFinetuneLoRA on the missing files.
 //   - adapter.go: eval ignoring --adapter fails TestFinetuneLoRA (eval --adapter vs the run).
+//   - generate ignoring --adapter fails TestFinetuneLoRA (greedy text vs the merged model's).
+//   - configflags.go: loadOver ignoring --config fails TestFinetuneConfigFile.
 //   - train/finetune_eval.go: scoring every token of a task file instead of the completions fails
 //     TestEvalTaskData on the token count.
 
@@ -130,7 +132,12 @@ func TestFinetuneLoRA(t *testing.T) {
 	if _, errs, code := run(t, "export", "--ckpt", out, "--out", filepath.Join(t.TempDir(), "hf2")); code != 1 || !strings.Contains(errs, "moetrain merge") {
 		t.Errorf("export of a LoRA run: exit %d, %s", code, errs)
 	}
-	mustRun(t, "generate", "--ckpt", base, "--adapter", filepath.Join(out, "adapter"), "--prompt", "12+30=", "-n", "3")
+	gen := func(args ...string) string {
+		return mustRun(t, append([]string{"generate", "--prompt", "12+30=", "-n", "12", "-t", "0"}, args...)...)
+	}
+	if a, m, b := gen("--ckpt", base, "--adapter", filepath.Join(out, "adapter")), gen("--ckpt", merged), gen("--ckpt", base); a != m || a == b {
+		t.Errorf("greedy generate --adapter %q, merged %q, base %q: want the merged text, unlike the base's", a, m, b)
+	}
 	// Resume continues the adapters; --adapter continues them in a new run.
 	stdout = mustRun(t, "finetune", "--resume", "--out", out, "--set", "train.steps=8")
 	if !strings.Contains(stdout, "resuming at step 6 of 8") || baseHash(t, out) != baseHash(t, base) {
@@ -144,6 +151,21 @@ func TestFinetuneLoRA(t *testing.T) {
 		t.Errorf("--adapter at step 0 evaluates to %.7f, the adapter's run (step 8) to %.7f (step 6: %.7f)", got, run8, ofRun)
 	}
 	mustRun(t, "finetune", "--resume", "--out", cont, "--set", "train.steps=2")
+}
+
+// TestFinetuneConfigFile: --config layers a YAML file over the source's configuration.
+func TestFinetuneConfigFile(t *testing.T) {
+	base := trainedMoE(t)
+	task, _ := taskFile(t, 50)
+	file := filepath.Join(t.TempDir(), "lora.yaml")
+	if err := os.WriteFile(file, []byte("lora:\n  rank: 4\n  targets: [q_proj, w2]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout := mustRun(t, "finetune", "--from", base, "--data", task, "--out", filepath.Join(t.TempDir(), "r4"), "--lora",
+		"--config", file, "--set", "train.steps=0")
+	if !strings.Contains(stdout, "LoRA rank 4") || !strings.Contains(stdout, "w2: 2 layers x 4 experts") || strings.Contains(stdout, "w1:") {
+		t.Errorf("--config %s did not set the lora section:\n%s", file, stdout)
+	}
 }
 
 // TestFinetuneStepZeroIsBase: with B = 0 the adapted model at step 0 computes the base model.
@@ -206,15 +228,6 @@ func TestFinetuneBadInput(t *testing.T) {
 		{"model change", []string{"--from", base, "--data", task, "--set", "model.d_model=64", "--set", "model.n_heads=2"}, "model"},
 		{"bad lora key", []string{"--from", base, "--data", task, "--lora", "--set", "lora.rnak=4"}, "lora.rank"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "out")
-			_, errs, code := run(t, append([]string{"finetune", "--out", out}, tc.args...)...)
-			if code != 1 || !strings.Contains(errs, tc.want) {
-				t.Errorf("exit %d, want 1 with %q in:\n%s", code, tc.want, errs)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("--out %s was created (%v)", out, err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectRefusal(t, "finetune", tc.args, tc.want) })
 	}
 }

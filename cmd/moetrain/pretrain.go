@@ -78,17 +78,7 @@ func trimYAML(ref string) string {
 	return ref
 }
 
-func humanCount(n int) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2fB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.2fM", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1fk", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
+func humanCount(n int) string { return train.HumanCount(int64(n)) }
 
 // initModel builds cfg's model and loads the weights of the checkpoint or HF
 // directory at path into it, strictly: a tensor missing, extra or of another

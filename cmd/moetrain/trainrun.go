@@ -52,6 +52,18 @@ func (r trainRun) withData(ds *train.Data) trainRun {
 	return r
 }
 
+// refuseUsedOut refuses, before any work, an --out that holds a run when
+// --force was not given (without force ClaimRunDir only looks).
+func refuseUsedOut(command, out string, force bool) error {
+	if force {
+		return nil
+	}
+	if err := train.ClaimRunDir(out, false); err != nil {
+		return fmt.Errorf("%s: %w; pass another --out, --force to start over in it (deletes its checkpoints and metrics), or --resume to continue it", command, err)
+	}
+	return nil
+}
+
 // validateRunFlags refuses --resume with --force.
 func validateRunFlags(command, out string, resume, force bool) error {
 	if resume && force {
@@ -66,7 +78,8 @@ func validateRunFlags(command, out string, resume, force bool) error {
 // metrics, checkpoints, resume and interruption.
 func (r trainRun) execute(cmd *cobra.Command) error {
 	w := cmd.OutOrStdout()
-	if err := train.CheckMemory(r.cfg, train.MemoryUse{Frozen: r.extras != nil, Loaded: r.model != nil}); err != nil {
+	frozen := r.model != nil && r.model.NumTrainable() < r.model.NumParams()
+	if err := train.CheckMemory(r.cfg, train.MemoryUse{Frozen: frozen, Loaded: r.model != nil}); err != nil {
 		return fmt.Errorf("%s: %w", r.command, err)
 	}
 	tr, err := train.New(train.Options{

@@ -56,10 +56,8 @@ train.steps exactly like pretrain: progress, metrics, checkpoints, Ctrl-C and --
 			if len(from) == 0 {
 				return fmt.Errorf("upcycle: --from is required: the dense checkpoint (or HuggingFace directory) to upcycle; --resume continues an upcycled run instead")
 			}
-			if !force { // refuse a used --out before the work of converting (ClaimRunDir without force only looks)
-				if err := train.ClaimRunDir(out, false); err != nil {
-					return fmt.Errorf("upcycle: %w; pass another --out, or --force to start over in it (deletes its checkpoints and metrics), or --resume to continue it", err)
-				}
+			if err := refuseUsedOut("upcycle", out, force); err != nil { // before the work of converting
+				return err
 			}
 			sources := make([]upcycle.Source, len(from))
 			for i, path := range from {
@@ -73,8 +71,7 @@ train.steps exactly like pretrain: progress, metrics, checkpoints, Ctrl-C and --
 			if err != nil {
 				return err
 			}
-			cfg, err := configs.Load(configs.LoadOptions{ConfigRef: cf.ref, Sets: cf.sets, Env: configEnv(), Flags: flags,
-				Base: base, BaseName: "the configuration of " + from[0]})
+			cfg, err := cf.loadOver(base, "the configuration of "+from[0], flags)
 			if err != nil {
 				return err
 			}
@@ -105,12 +102,7 @@ train.steps exactly like pretrain: progress, metrics, checkpoints, Ctrl-C and --
 // latest checkpoint saved, with what --config and --set change; its weights
 // and optimizer come from that checkpoint, so the sources are not read.
 func resumeUpcycle(cmd *cobra.Command, cf configFlags, flags map[string]string, out string) error {
-	base, dir, err := train.CheckpointConfig(out)
-	if err != nil {
-		return fmt.Errorf("upcycle --resume: %w", err)
-	}
-	cfg, err := configs.Load(configs.LoadOptions{ConfigRef: cf.ref, Sets: cf.sets, Env: configEnv(), Flags: flags,
-		Base: base, BaseName: "the configuration of " + dir})
+	cfg, err := cf.loadOverRun("upcycle", out, flags)
 	if err != nil {
 		return err
 	}

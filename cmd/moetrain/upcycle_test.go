@@ -6,6 +6,7 @@ package main
 //   - trainer.go: not loading Options.OptimizerState makes TestUpcycleCarriesOptimizer fail.
 //   - trainer.go: validating the schedule of a 0-step run makes every step-0 conversion fail.
 //   - pretrain.go: ignoring --init-from makes TestPretrainInitFrom fail (random weights).
+//   - upcycle.go: dropping the --data flag's mapping to data.path fails TestUpcycleTrainAndResume.
 //   - upcycle.go: claiming --out after converting, or converting a bad source, leaves files in
 //     --out: TestUpcycleBadInput checks that it does not exist.
 
@@ -159,6 +160,16 @@ func TestUpcycleTrainAndResume(t *testing.T) {
 			t.Errorf("the upcycled run's config lacks %q (the source's, or --set's)", want)
 		}
 	}
+	// --data replaces the source's data.path.
+	text := filepath.Join(t.TempDir(), "other.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("Upcycled models read this file instead. ", 400)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout = mustRun(t, "upcycle", "--from", dense, "--out", filepath.Join(t.TempDir(), "d"), "--data", text,
+		"--set", "moe.num_experts=4", "--set", "train.steps=0")
+	if !strings.Contains(stdout, "data: "+text) {
+		t.Errorf("upcycle --data did not train on %s:\n%s", text, stdout)
+	}
 	// A second upcycle into the same --out is refused; --force starts over.
 	if _, errs, code := run(t, "upcycle", "--from", dense, "--out", out, "--set", "moe.num_experts=4", "--set", "train.steps=2"); code != 1 || !strings.Contains(errs, "--force") {
 		t.Errorf("upcycle into a used --out: exit %d, %s", code, errs)
@@ -281,15 +292,20 @@ func TestUpcycleBadInput(t *testing.T) {
 		{"no --from", nil, "--from is required"},
 		{"unknown key", []string{"--from", dense, "--set", "upcycle.methd=copy"}, "upcycle.method"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "out")
-			_, errs, code := run(t, append([]string{"upcycle", "--out", out}, tc.args...)...)
-			if code != 1 || !strings.Contains(errs, tc.want) {
-				t.Errorf("exit %d, want 1 with %q in:\n%s", code, tc.want, errs)
-			}
-			if _, err := os.Stat(out); !os.IsNotExist(err) {
-				t.Errorf("--out %s was created (%v)", out, err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { expectRefusal(t, "upcycle", tc.args, tc.want) })
+	}
+}
+
+// expectRefusal runs moetrain COMMAND --out DIR ARGS and checks that it exits 1 with want in its
+// message and that DIR was never created: a refused input writes nothing.
+func expectRefusal(t *testing.T, command string, args []string, want string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	_, errs, code := run(t, append([]string{command, "--out", out}, args...)...)
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("exit %d, want 1 with %q in:\n%s", code, want, errs)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--out %s was created (%v)", out, err)
 	}
 }
