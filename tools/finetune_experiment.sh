@@ -11,7 +11,8 @@
 #     --pretrain-steps N   steps of the base model (default 1500)
 #     --steps S            fine-tuning steps of every run (default 300)
 #     --out DIR            runs, logs and tables (default runs/finetune-experiment)
-#     --data PATH          the corpus (default ../shared/data/tinyshakespeare.txt)
+#     --data PATH          the corpus (default: OUT/corpus.txt, 1.2 MB of the Go toolchain's source, written by
+#                          tools/go_corpus.sh; any text file works)
 #     --force              start over in an --out that holds runs
 #   tools/finetune_experiment.sh --pretrain-steps 4 --steps 4 --out /tmp/ftx   # a smoke test, seconds
 #
@@ -24,7 +25,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 MOETRAIN=${MOETRAIN:-bin/moetrain}
-psteps=1500 steps=300 out=runs/finetune-experiment data=../shared/data/tinyshakespeare.txt force=()
+psteps=1500 steps=300 out=runs/finetune-experiment data= force=()
 while [[ $# -gt 0 ]]; do
 	case "$1" in
 	--pretrain-steps) psteps=$2; shift 2 ;;
@@ -32,7 +33,7 @@ while [[ $# -gt 0 ]]; do
 	--out) out=$2; shift 2 ;;
 	--data) data=$2; shift 2 ;;
 	--force) force=(--force); shift ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
 	*) echo "finetune_experiment: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -40,12 +41,16 @@ die() { echo "finetune_experiment: $*" >&2; exit 1; }
 for v in psteps steps; do [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "${v} ${!v}: want a positive whole number"; done
 [[ -x $MOETRAIN ]] || die "$MOETRAIN not found; run \`make build\` first (or set MOETRAIN)"
 [[ -x /usr/bin/time ]] || die "/usr/bin/time (GNU time) is needed for peak RSS: apt-get install time"
-[[ -r $data ]] || die "--data $data: no such readable file"
-data=$(realpath "$data")
 if [[ -e $out && ${#force[@]} -eq 0 && -n $(ls -A "$out") ]]; then
 	die "$out already holds files; pass --force to start over in it, or another --out"
 fi
 mkdir -p "$out"
+if [[ -z $data ]]; then
+	data=$out/corpus.txt
+	tools/go_corpus.sh "$data"
+fi
+[[ -r $data ]] || die "--data $data: no such readable file"
+data=$(realpath "$data")
 
 # timed NAME ARGS...: runs moetrain ARGS, output in OUT/NAME.log, peak RSS (KiB) in OUT/NAME.rss.
 timed() {

@@ -42,7 +42,7 @@ small=(--set model.d_model=32 --set model.n_layers=2 --set model.n_heads=2 --set
 	--set train.log_every=2 --set train.checkpoint_every=4)
 "$MT" pretrain --config tiny --out "$W/run" "${small[@]}" >/dev/null 2>&1 || { echo "hostile: the good run failed" >&2; exit 2; }
 "$MT" export --ckpt "$W/run" --out "$W/hf" >/dev/null 2>&1 || { echo "hostile: export failed" >&2; exit 2; }
-head -c 200000 ../shared/data/tinyshakespeare.txt >"$W/corpus.txt" 2>/dev/null || head -c 200000 /dev/urandom | base64 >"$W/corpus.txt"
+tools/go_corpus.sh "$W/corpus.txt" --bytes 200000 >/dev/null || { echo "hostile: tools/go_corpus.sh failed" >&2; exit 2; }
 "$MT" data prepare --input "$W/corpus.txt" --out "$W/shards" >/dev/null 2>&1 || { echo "hostile: data prepare failed" >&2; exit 2; }
 step=$(ls -d "$W"/run/checkpoints/step-* | tail -n 1)
 

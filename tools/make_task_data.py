@@ -7,8 +7,9 @@ phrase in upper case. Only the completion is trained and scored (moetrain finetu
 so the completion loss says how well the model learnt the transform, not the corpus.
 
 Usage:
-  python3 tools/make_task_data.py --corpus ../shared/data/tinyshakespeare.txt --out DIR \
+  python3 tools/make_task_data.py --corpus CORPUS.txt --out DIR \
       [--train 2000] [--test 200] [--min-len 8] [--max-len 24] [--seed 1]
+CORPUS.txt is any text, e.g. the Go source corpus `tools/go_corpus.sh CORPUS.txt` writes.
 Writes DIR/task_train.jsonl and DIR/task_test.jsonl: disjoint phrases (the test phrases never
 appear in the training file), chosen by the seed.
 """
