@@ -2,6 +2,8 @@ package commtest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,13 +13,14 @@ import (
 
 // testLarge moves 64 MiB in total through AllReduce and AllToAllV, with
 // values whose sums are exact so every element can be checked.
-func testLarge(t *testing.T, newWorld NewWorld, n int) {
+func testLarge(t *testing.T, h harness) {
+	n := h.n
 	if testing.Short() {
 		t.Skip("64 MiB messages skipped with -short")
 	}
 	const total = 64 << 20 / 4 // float32 values across all ranks
 	l := total / n
-	comms := world(t, newWorld, n, okTimeout)
+	comms := world(t, h, okTimeout)
 	runAll(t, comms, okTimeout, func(c parallel.Comm) error {
 		r := c.Rank()
 		buf := make([]float32, l)
@@ -56,8 +59,9 @@ func testLarge(t *testing.T, newWorld NewWorld, n int) {
 // testMismatch passes arguments that disagree across ranks: every rank must
 // get an error naming the collective, and a correct call afterwards must
 // still work.
-func testMismatch(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+func testMismatch(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	last := n - 1
 	cases := map[string]func(c parallel.Comm) error{
 		"AllReduce": func(c parallel.Comm) error { // the last rank's buffer is one longer
@@ -83,7 +87,8 @@ func testMismatch(t *testing.T, newWorld NewWorld, n int) {
 			return c.Broadcast(make([]float32, 2), n)
 		},
 	}
-	for name, call := range cases {
+	for _, name := range slices.Sorted(maps.Keys(cases)) { // one order in every process
+		call := cases[name]
 		if n == 1 && name == "AllReduce" {
 			continue // one rank cannot disagree with itself about lengths
 		}
@@ -113,7 +118,7 @@ const faultTimeout = 300 * time.Millisecond
 
 // expectLost checks that err names the lost group rank and the collective,
 // and that it came within about the timeout of start.
-func expectLost(err error, lost int, collective string, start time.Time) error {
+func expectLost(err error, lost int, collective string, start time.Time, timeout time.Duration) error {
 	pe, bad := asError(err)
 	if bad != nil {
 		return bad
@@ -124,43 +129,26 @@ func expectLost(err error, lost int, collective string, start time.Time) error {
 	if pe.Collective != collective || !strings.Contains(err.Error(), collective) {
 		return fmt.Errorf("error %q does not name the collective %s", err, collective)
 	}
-	if took := time.Since(start); took > 10*faultTimeout+2*time.Second {
-		return fmt.Errorf("error came after %v, want about the timeout %v", took, faultTimeout)
+	if took := time.Since(start); took > 10*timeout+2*time.Second {
+		return fmt.Errorf("error came after %v, want about the timeout %v", took, timeout)
 	}
 	return nil
 }
 
 // testTimeout has the last rank skip an AllReduce its peers call; they must
 // fail within about the timeout naming it, and later calls fail too.
-func testTimeout(t *testing.T, newWorld NewWorld, n int) {
+func testTimeout(t *testing.T, h harness) {
+	n := h.n
 	if n < 2 {
 		t.Skip("needs a peer to miss")
 	}
-	comms := world(t, newWorld, n, faultTimeout)
-	last := n - 1
+	comms := world(t, h, faultTimeout)
 	release := make(chan struct{})
 	errs := runErrs(t, comms, 20*faultTimeout+5*time.Second, func(c parallel.Comm) error {
-		if c.Rank() == last {
-			<-release // stuck: never calls
-			return nil
+		if c.Rank() == 0 {
+			defer close(release)
 		}
-		defer func() {
-			if c.Rank() == 0 {
-				close(release)
-			}
-		}()
-		start := time.Now()
-		err := c.AllReduce(make([]float32, 8), parallel.Sum)
-		if took := time.Since(start); err != nil && took < faultTimeout*9/10 {
-			return fmt.Errorf("AllReduce failed after %v, before the timeout %v: %v", took, faultTimeout, err)
-		}
-		if err := expectLost(err, last, "AllReduce", start); err != nil {
-			return err
-		}
-		if err := c.Barrier(); err == nil {
-			return fmt.Errorf("a Barrier after a timed-out AllReduce succeeded, want an error")
-		}
-		return nil
+		return checkMissed(c, faultTimeout, func() { <-release })
 	})
 	for r, err := range errs {
 		if err != nil {
@@ -169,13 +157,48 @@ func testTimeout(t *testing.T, newWorld NewWorld, n int) {
 	}
 }
 
+// CheckHang is the timeout case for backends with one rank per process:
+// the last rank of c stalls for hang instead of calling the AllReduce its
+// peers call; every other rank must fail within about timeout (c's) with an
+// *Error naming it and the collective, and a Barrier after that must fail
+// at once. It returns this rank's verdict: nil when the backend behaved.
+func CheckHang(c parallel.Comm, timeout, hang time.Duration) error {
+	if c.Size() < 2 {
+		return fmt.Errorf("CheckHang needs a group of at least 2 ranks, got %d", c.Size())
+	}
+	return checkMissed(c, timeout, func() { time.Sleep(hang) })
+}
+
+// checkMissed is one rank's part of the timeout case: the last rank calls
+// stall instead of AllReduce.
+func checkMissed(c parallel.Comm, timeout time.Duration, stall func()) error {
+	last := c.Size() - 1
+	if c.Rank() == last {
+		stall() // stuck: never calls
+		return nil
+	}
+	start := time.Now()
+	err := c.AllReduce(make([]float32, 8), parallel.Sum)
+	if took := time.Since(start); err != nil && took < timeout*9/10 {
+		return fmt.Errorf("AllReduce failed after %v, before the timeout %v: %v", took, timeout, err)
+	}
+	if err := expectLost(err, last, "AllReduce", start, timeout); err != nil {
+		return err
+	}
+	if err := c.Barrier(); err == nil {
+		return fmt.Errorf("a Barrier after a timed-out AllReduce succeeded, want an error")
+	}
+	return nil
+}
+
 // testClosed has the last rank close its communicator instead of calling;
 // its peers must fail naming it, and the rank that closed too.
-func testClosed(t *testing.T, newWorld NewWorld, n int) {
+func testClosed(t *testing.T, h harness) {
+	n := h.n
 	if n < 2 {
 		t.Skip("needs a peer to close")
 	}
-	comms := world(t, newWorld, n, faultTimeout)
+	comms := world(t, h, faultTimeout)
 	last := n - 1
 	runAll(t, comms, 20*faultTimeout+5*time.Second, func(c parallel.Comm) error {
 		if c.Rank() == last {
@@ -188,6 +211,6 @@ func testClosed(t *testing.T, newWorld NewWorld, n int) {
 			return nil
 		}
 		start := time.Now()
-		return expectLost(c.AllToAllV(nil, make([]int, n), nil, make([]int, n)), last, "AllToAllV", start)
+		return expectLost(c.AllToAllV(nil, make([]int, n), nil, make([]int, n)), last, "AllToAllV", start, faultTimeout)
 	})
 }

@@ -11,8 +11,9 @@ import (
 // testSplit splits the world into even and odd ranks, ranked in reverse by
 // key, and runs AllReduce and AllToAllV in both groups at once, many times,
 // each group with its own data.
-func testSplit(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+func testSplit(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	runAll(t, comms, okTimeout, func(c parallel.Comm) error {
 		r := c.Rank()
 		sub, err := c.Split(r%2, -r)
@@ -76,8 +77,9 @@ func testSplit(t *testing.T, newWorld NewWorld, n int) {
 // testGroups checks Groups' Megatron layout for every factorization of the
 // world: each group's members, found by all-gathering world ranks, must be
 // {d*ep + e' : e'} for EP and {d'*ep + e : d'} for DP.
-func testGroups(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+func testGroups(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	for ep := 1; ep <= n; ep++ {
 		if n%ep != 0 {
 			continue

@@ -18,16 +18,30 @@ type NewWorld func(t *testing.T, n int, timeout time.Duration) []parallel.Comm
 // generous so that -race and loaded machines do not trip it.
 const okTimeout = 60 * time.Second
 
-// world makes a world of n ranks that is closed when the test ends.
-func world(t *testing.T, newWorld NewWorld, n int, timeout time.Duration) []parallel.Comm {
+// RankWorld returns this process's communicator of a fresh world whose
+// collectives are bounded by timeout, for backends that run one rank per
+// process (MPI): every process of the job calls it at the same point.
+type RankWorld func(t *testing.T, timeout time.Duration) parallel.Comm
+
+// harness is how a check reaches a fresh world of n ranks: all of them in
+// this process (TestComm), or only this process's one (TestCommRank). The
+// checks are written once, as functions of one rank's Comm.
+type harness struct {
+	n     int
+	world func(t *testing.T, timeout time.Duration) []parallel.Comm
+}
+
+// world makes a world of h.n ranks, of which this process holds all or one,
+// closed when the test ends.
+func world(t *testing.T, h harness, timeout time.Duration) []parallel.Comm {
 	t.Helper()
-	comms := newWorld(t, n, timeout)
-	if len(comms) != n {
-		t.Fatalf("newWorld(%d) returned %d communicators", n, len(comms))
+	comms := h.world(t, timeout)
+	if len(comms) != h.n && len(comms) != 1 {
+		t.Fatalf("the backend returned %d communicators for a world of %d", len(comms), h.n)
 	}
-	for r, c := range comms {
-		if c.Rank() != r || c.Size() != n {
-			t.Fatalf("comms[%d]: Rank %d Size %d, want %d of %d", r, c.Rank(), c.Size(), r, n)
+	for i, c := range comms {
+		if c.Size() != h.n || (len(comms) == h.n && c.Rank() != i) || c.Rank() < 0 || c.Rank() >= h.n {
+			t.Fatalf("comms[%d]: Rank %d Size %d, want rank %d of %d", i, c.Rank(), c.Size(), i, h.n)
 		}
 	}
 	t.Cleanup(func() {
@@ -38,13 +52,13 @@ func world(t *testing.T, newWorld NewWorld, n int, timeout time.Duration) []para
 	return comms
 }
 
-// runAll runs fn on every rank and fails the test with each rank's error, or
-// if the ranks do not finish within limit.
+// runAll runs fn on every rank this process holds and fails the test with
+// each rank's error, or if the ranks do not finish within limit.
 func runAll(t *testing.T, comms []parallel.Comm, limit time.Duration, fn func(c parallel.Comm) error) {
 	t.Helper()
-	for r, err := range runErrs(t, comms, limit, fn) {
+	for i, err := range runErrs(t, comms, limit, fn) {
 		if err != nil {
-			t.Errorf("rank %d: %v", r, err)
+			t.Errorf("rank %d: %v", comms[i].Rank(), err)
 		}
 	}
 }

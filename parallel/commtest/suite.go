@@ -2,6 +2,8 @@ package commtest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,35 +18,64 @@ func TestComm(t *testing.T, newWorld NewWorld, sizes ...int) {
 	}
 	for _, n := range sizes {
 		t.Run(fmt.Sprintf("world=%d", n), func(t *testing.T) {
-			cases := []struct {
-				name string
-				fn   func(*testing.T, NewWorld, int)
-			}{
-				{"AllReduce", testAllReduce},
-				{"AllGather", testAllGather},
-				{"ReduceScatter", testReduceScatter},
-				{"AllToAllV", testAllToAllV},
-				{"Broadcast", testBroadcast},
-				{"Barrier", testBarrier},
-				{"Split", testSplit},
-				{"Groups", testGroups},
-				{"Large", testLarge},
-				{"Mismatch", testMismatch},
-				{"Timeout", testTimeout},
-				{"Closed", testClosed},
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) { tc.fn(t, newWorld, n) })
+			h := harness{n: n, world: func(t *testing.T, timeout time.Duration) []parallel.Comm { return newWorld(t, n, timeout) }}
+			for _, tc := range cases(true) {
+				t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
 			}
 		})
 	}
 }
 
+// TestCommRank runs the conformance suite with this process's one rank of
+// a world of size worldSize, for backends with one rank per process: every
+// process of the job runs it, and each checks its own part. Every case of
+// TestComm runs except Timeout, which under such a backend ends the job;
+// run CheckHang for it in a job of its own.
+func TestCommRank(t *testing.T, newWorld RankWorld, worldSize int) {
+	h := harness{n: worldSize, world: func(t *testing.T, timeout time.Duration) []parallel.Comm {
+		return []parallel.Comm{newWorld(t, timeout)}
+	}}
+	for _, tc := range cases(false) {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
+	}
+}
+
+// testCase is one check of the suite.
+type testCase struct {
+	name string
+	fn   func(*testing.T, harness)
+}
+
+// cases lists the suite's checks; the timeout check only when all ranks run
+// in this process.
+func cases(withTimeout bool) []testCase {
+	cs := []testCase{
+		{"AllReduce", testAllReduce},
+		{"AllGather", testAllGather},
+		{"ReduceScatter", testReduceScatter},
+		{"AllToAllV", testAllToAllV},
+		{"Broadcast", testBroadcast},
+		{"Barrier", testBarrier},
+		{"Split", testSplit},
+		{"Groups", testGroups},
+		{"Large", testLarge},
+		{"Mismatch", testMismatch},
+		{"Closed", testClosed},
+	}
+	if withTimeout {
+		cs = append(cs, testCase{"Timeout", testTimeout})
+	}
+	return cs
+}
+
 // lengths are the per-rank payload lengths the collectives are checked at.
 var lengths = []int{0, 1, 7, 1000}
 
-func testAllReduce(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+// testAllReduce checks every rank's result against the serial reference and
+// that it is bit-identical on every rank (gathering the results).
+func testAllReduce(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	for _, op := range []parallel.Op{parallel.Sum, parallel.Avg} {
 		for _, l := range lengths {
 			in := make([][]float32, n)
@@ -52,29 +83,32 @@ func testAllReduce(t *testing.T, newWorld NewWorld, n int) {
 				in[r] = values(uint64(l), r, l)
 			}
 			want := refReduce(in, op)
-			got := make([][]float32, n)
 			runAll(t, comms, okTimeout, func(c parallel.Comm) error {
 				buf := append([]float32(nil), in[c.Rank()]...)
 				if err := c.AllReduce(buf, op); err != nil {
 					return err
 				}
-				got[c.Rank()] = buf
+				if i := closeTo(buf, want); i >= 0 {
+					return fmt.Errorf("AllReduce %v L=%d: element %d is %v, the serial reference %v", op, l, i, buf[i], want[i])
+				}
+				all := make([]float32, n*l)
+				if err := c.AllGather(buf, all); err != nil {
+					return err
+				}
+				for r := range n {
+					if err := equal(fmt.Sprintf("AllReduce %v L=%d rank %d's result vs this rank's", op, l, r), all[r*l:(r+1)*l], buf); err != nil {
+						return err
+					}
+				}
 				return nil
 			})
-			for r := range got {
-				if i := closeTo(got[r], want); i >= 0 {
-					t.Fatalf("AllReduce %v L=%d rank %d: element %d differs from the serial reference", op, l, r, i)
-				}
-				if err := equal(fmt.Sprintf("AllReduce %v L=%d rank %d vs rank 0", op, l, r), got[r], got[0]); err != nil {
-					t.Fatal(err)
-				}
-			}
 		}
 	}
 }
 
-func testAllGather(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+func testAllGather(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	for _, l := range lengths {
 		var want []float32
 		for r := range n {
@@ -90,8 +124,9 @@ func testAllGather(t *testing.T, newWorld NewWorld, n int) {
 	}
 }
 
-func testReduceScatter(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+func testReduceScatter(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	for _, op := range []parallel.Op{parallel.Sum, parallel.Avg} {
 		for _, l := range lengths {
 			in := make([][]float32, n)
@@ -118,8 +153,9 @@ func testReduceScatter(t *testing.T, newWorld NewWorld, n int) {
 // carries in the AllToAllV tests; exact in float32 for the sizes used.
 func tag(src, dst, i int) float32 { return float32(src*1_000_000 + dst*10_000 + i) }
 
-func testAllToAllV(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+func testAllToAllV(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	patterns := map[string]func(src, dst int) int{
 		"uneven":      func(src, dst int) int { return (src*3 + dst*5 + 1) % 4 * (1 + src) },
 		"all-zero":    func(src, dst int) int { return 0 },
@@ -127,7 +163,8 @@ func testAllToAllV(t *testing.T, newWorld NewWorld, n int) {
 		"to-self":     func(src, dst int) int { return ifElse(src == dst, 5, 0) },
 		"wide":        func(src, dst int) int { return 300 + 17*src + dst },
 	}
-	for name, count := range patterns {
+	for _, name := range slices.Sorted(maps.Keys(patterns)) { // one order in every process
+		count := patterns[name]
 		runAll(t, comms, okTimeout, func(c parallel.Comm) error {
 			r := c.Rank()
 			sendCounts, recvCounts := make([]int, n), make([]int, n)
@@ -161,8 +198,9 @@ func testAllToAllV(t *testing.T, newWorld NewWorld, n int) {
 	}
 }
 
-func testBroadcast(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
+func testBroadcast(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	for root := range n {
 		for _, l := range lengths {
 			want := values(uint64(1000+root), root, l)
@@ -180,24 +218,28 @@ func testBroadcast(t *testing.T, newWorld NewWorld, n int) {
 	}
 }
 
-func testBarrier(t *testing.T, newWorld NewWorld, n int) {
-	comms := world(t, newWorld, n, okTimeout)
-	arrived := make([]chan struct{}, n) // closed by rank r just before its Barrier
-	for r := range arrived {
-		arrived[r] = make(chan struct{})
-	}
+// barrierStep is how much later than rank r-1 rank r calls Barrier in
+// testBarrier.
+const barrierStep = 20 * time.Millisecond
+
+// testBarrier staggers the ranks' arrivals by barrierStep each, after a
+// first collective that lines them up: no rank may leave the Barrier before
+// the last rank could have reached it (less half a step of slack for the
+// ranks leaving the first collective at slightly different times).
+func testBarrier(t *testing.T, h harness) {
+	n := h.n
+	comms := world(t, h, okTimeout)
 	runAll(t, comms, okTimeout, func(c parallel.Comm) error {
-		time.Sleep(time.Duration(c.Rank()) * 20 * time.Millisecond)
-		close(arrived[c.Rank()])
+		if err := c.AllReduce(make([]float32, 1), parallel.Sum); err != nil {
+			return err
+		}
+		start := time.Now()
+		time.Sleep(time.Duration(c.Rank()) * barrierStep)
 		if err := c.Barrier(); err != nil {
 			return err
 		}
-		for r, ch := range arrived {
-			select {
-			case <-ch:
-			default:
-				return fmt.Errorf("the Barrier returned before rank %d arrived", r)
-			}
+		if took, least := time.Since(start), time.Duration(n-1)*barrierStep-barrierStep/2; took < least {
+			return fmt.Errorf("the Barrier returned after %v, before the last rank arrived at about %v", took, least+barrierStep/2)
 		}
 		return nil
 	})

@@ -1,0 +1,112 @@
+//go:build mpi
+
+// Mutations caught: making the header exchange skip the close notice check
+// in stepHeaders makes TestMPI/Closed fail (the peers wait out the timeout
+// and the job aborts); dropping the agree call in stepHeaders makes
+// TestMPI/Mismatch fail; returning from Barrier without the header exchange
+// makes TestMPI/Barrier fail; shrinking the AllToAllV round count (most/s)
+// by one makes TestMPI/Large fail; removing the watchdog's time.AfterFunc in
+// expire makes TestMPIUnderMpirun/hang fail (the job outlives its limit).
+package parallel_test
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moetrain/moetrain/parallel"
+	"github.com/moetrain/moetrain/parallel/commtest"
+)
+
+// mpiFaultEnv selects the fault TestMPIFault plays; TestMPIUnderMpirun
+// sets it for the jobs it launches.
+const mpiFaultEnv = "MOETRAIN_MPI_FAULT"
+
+// mpiFaultTimeout bounds collectives in the hang fault.
+const mpiFaultTimeout = 2 * time.Second
+
+// underMPI returns the job's world size, or skips when this process was not
+// launched by mpirun.
+func underMPI(t *testing.T) int {
+	t.Helper()
+	s := os.Getenv("OMPI_COMM_WORLD_SIZE")
+	if s == "" {
+		t.Skip("not under mpirun (OMPI_COMM_WORLD_SIZE unset): TestMPIUnderMpirun launches these tests with mpirun")
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("OMPI_COMM_WORLD_SIZE=%q is not a world size", s)
+	}
+	return n
+}
+
+// newMPIWorld is the commtest.RankWorld of the MPI backend.
+func newMPIWorld(t *testing.T, timeout time.Duration) parallel.Comm {
+	t.Helper()
+	c, err := parallel.NewMPI(parallel.MPIOptions{Timeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestMPI runs the conformance suite with this process's rank. One world
+// stays open throughout, so that MPI is finalized only at the end.
+func TestMPI(t *testing.T) {
+	n := underMPI(t)
+	if os.Getenv(mpiFaultEnv) != "" {
+		t.Skip("a fault job runs TestMPIFault only")
+	}
+	keep := newMPIWorld(t, time.Minute)
+	defer func() {
+		if err := keep.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if !parallel.MPIBuilt() || parallel.MPIVersion() == "" {
+		t.Errorf("MPIBuilt %v, MPIVersion %q in the mpi build", parallel.MPIBuilt(), parallel.MPIVersion())
+	}
+	commtest.TestCommRank(t, newMPIWorld, n)
+}
+
+// TestMPIFault plays the fault named by MOETRAIN_MPI_FAULT; its job is
+// expected to end in an abort, which TestMPIUnderMpirun checks.
+//
+//	hang: the last rank stalls; the others must time out naming it, then
+//	      the watchdog aborts the job.
+//	kill: the last rank kills itself with SIGKILL amid AllReduces; mpirun
+//	      must end the job.
+func TestMPIFault(t *testing.T) {
+	underMPI(t)
+	fault := os.Getenv(mpiFaultEnv)
+	if fault == "" {
+		t.Skip(mpiFaultEnv + " unset: no fault to play")
+	}
+	switch fault {
+	case "hang":
+		c := newMPIWorld(t, mpiFaultTimeout)
+		if err := commtest.CheckHang(c, mpiFaultTimeout, time.Minute); err != nil {
+			t.Fatalf("rank %d: %v", c.Rank(), err)
+		}
+		fmt.Fprintf(os.Stderr, "fault check passed on rank %d\n", c.Rank())
+		time.Sleep(time.Minute) // the watchdog ends the job before this
+	case "kill":
+		c := newMPIWorld(t, time.Minute)
+		buf := make([]float32, 1<<20)
+		for it := range 1000 {
+			if c.Rank() == c.Size()-1 && it == 20 {
+				fmt.Fprintf(os.Stderr, "rank %d kills itself\n", c.Rank())
+				_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+			if err := c.AllReduce(buf, parallel.Sum); err != nil {
+				t.Fatalf("rank %d: %v", c.Rank(), err)
+			}
+		}
+	default:
+		t.Fatalf("%s=%q: want hang or kill", mpiFaultEnv, fault)
+	}
+	t.Fatalf("the %s fault job is still running; it should have been aborted", fault)
+}
