@@ -57,7 +57,7 @@ func mpirunJob(t *testing.T, np int, run, fault string, limit time.Duration) (st
 }
 
 // TestMPIUnderMpirun launches the conformance suite under mpirun at 2 and 4
-// processes, then the fault jobs: a hung rank must get the job aborted by
+// processes (and, at 2, TestMPIPollYields), then the fault jobs: a hung rank must get the job aborted by
 // the watchdog within the timeout plus a little, naming the rank, and a
 // killed rank must get it ended by mpirun within seconds, naming the rank.
 func TestMPIUnderMpirun(t *testing.T) {
@@ -66,11 +66,14 @@ func TestMPIUnderMpirun(t *testing.T) {
 	}
 	for _, np := range []int{2, 4} {
 		t.Run(fmt.Sprintf("np=%d", np), func(t *testing.T) {
-			out, rc, took := mpirunJob(t, np, "^TestMPI$", "", 5*time.Minute)
+			out, rc, took := mpirunJob(t, np, "^(TestMPI|TestMPIPollYields)$", "", 5*time.Minute)
 			if rc != 0 || strings.Count(out, "--- PASS: TestMPI ") != np || strings.Contains(out, "--- FAIL") {
 				t.Fatalf("mpirun -np %d: exit status %d after %v, want 0 and %d passing ranks:\n%s", np, rc, took, np, out)
 			}
 			t.Logf("np=%d: the suite passed on every rank in %v", np, took.Round(time.Millisecond))
+			if i := strings.Index(out, "poll cost:"); i >= 0 {
+				t.Log(strings.SplitN(out[i:], "\n", 2)[0])
+			}
 		})
 	}
 	t.Run("hang", func(t *testing.T) {
