@@ -2,7 +2,11 @@
 # without it everything still builds and runs on gonum's pure Go BLAS, only slower.
 GO        ?= go
 HAVE_BLAS := $(shell echo 'int main(void){return 0;}' | $(CC) -include cblas.h -x c - -lopenblas -o /dev/null >/dev/null 2>&1 && echo yes)
-TAGS      ?= $(if $(HAVE_BLAS),openblas,)
+# The MPI backend of parallel.Comm (parallel/mpi*.go) builds when Open MPI's mpicc is found
+# (Debian: openmpi-bin libopenmpi-dev); without it NewMPI says how to get it.
+HAVE_MPI  := $(shell command -v mpicc >/dev/null 2>&1 && echo yes)
+comma     := ,
+TAGS      ?= $(subst $(eval) ,$(comma),$(strip $(if $(HAVE_BLAS),openblas) $(if $(HAVE_MPI),mpi)))
 GOFLAGS_T := $(if $(TAGS),-tags $(TAGS),)
 CC        ?= cc
 
@@ -13,7 +17,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 RACE_AUTOGRAD ?= Engine|SplitRange|Pool|GEMMAccounting|Concurrent|SgemmTiled$$|PeaksLeave|Profile|CheckFinite
 RACE_TRAIN    ?= Resume|Eval|Dropout|Inference|Engines
 
-.PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck fuzz hostile
+.PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck fuzz hostile test-mpi
 
 build:
 	$(GO) build $(GOFLAGS_T) -o bin/moetrain ./cmd/moetrain
@@ -31,7 +35,18 @@ test: fmt-check vet
 
 # What CI runs: the README's test command, then the pure-Go BLAS build of the numeric packages, go vet
 # for a non-amd64 architecture (the !amd64 kernels), the race detector and staticcheck.
-ci: test test-purego vet-cross race staticcheck fuzz hostile
+ci: test test-purego vet-cross race staticcheck fuzz hostile test-mpi
+
+# The MPI backend's tests: the conformance suite under mpirun at 2 and 4 processes, a hung and a killed
+# rank (parallel/mpi_driver_test.go launches the jobs), then the build without the mpi tag, whose NewMPI
+# must refuse with instructions.
+test-mpi:
+ifeq ($(HAVE_MPI),yes)
+	$(GO) test -tags $(TAGS) -count=1 -timeout 10m -run 'MPI' -v ./parallel/
+	$(GO) test -count=1 -run 'MPI' ./parallel/
+else
+	@echo "test-mpi: mpicc not found, so the MPI backend is not built; install openmpi-bin libopenmpi-dev to test it"
+endif
 
 # Every Go fuzz target (func FuzzX in a *_test.go file), each for FUZZTIME beyond its committed seeds, which
 # `make test` already runs as ordinary tests. A crash the fuzzer finds is written under testdata/fuzz/ and fails.
