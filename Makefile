@@ -2,9 +2,9 @@
 # without it everything still builds and runs on gonum's pure Go BLAS, only slower.
 GO        ?= go
 HAVE_BLAS := $(shell echo 'int main(void){return 0;}' | $(CC) -include cblas.h -x c - -lopenblas -o /dev/null >/dev/null 2>&1 && echo yes)
-# The MPI backend of parallel.Comm (parallel/mpi*.go) builds when Open MPI's mpicc is found
-# (Debian: openmpi-bin libopenmpi-dev); without it NewMPI says how to get it.
-HAVE_MPI  := $(shell command -v mpicc >/dev/null 2>&1 && echo yes)
+# The MPI backend of parallel.Comm (parallel/mpi*.go) builds when Open MPI's mpicc is found, with the
+# pkg-config file cgo reads (Debian: openmpi-bin libopenmpi-dev pkg-config); without it NewMPI says how to get it.
+HAVE_MPI  := $(shell command -v mpicc >/dev/null 2>&1 && pkg-config --exists ompi-c 2>/dev/null && echo yes)
 comma     := ,
 TAGS      ?= $(subst $(eval) ,$(comma),$(strip $(if $(HAVE_BLAS),openblas) $(if $(HAVE_MPI),mpi)))
 GOFLAGS_T := $(if $(TAGS),-tags $(TAGS),)
