@@ -10,13 +10,14 @@ import (
 )
 
 // Polling: while operations are in flight the progress thread tests them
-// all, then, if none advanced, backs off: mpiSpinPolls rounds that only
-// yield the processor to other goroutines, then sleeps that grow by
-// mpiSleepStep per idle round up to mpiMaxSleep. A sleeping progress thread
-// uses no CPU; the compute goroutines keep every core. With nothing in
-// flight it blocks on its queue.
+// all, then, if none advanced, backs off: for mpiSpinFor it only yields the
+// processor to other goroutines between rounds (a small message's reply
+// comes within microseconds), then it sleeps, longer by mpiSleepStep each
+// idle round up to mpiMaxSleep. A sleeping progress thread uses no CPU; the
+// compute goroutines keep every core. With nothing in flight it blocks on
+// its queue.
 const (
-	mpiSpinPolls = 64
+	mpiSpinFor   = 50 * time.Microsecond
 	mpiSleepStep = 5 * time.Microsecond
 	mpiMaxSleep  = 200 * time.Microsecond
 )
@@ -79,7 +80,8 @@ func (e *mpiEngine) loop(ready chan<- error) {
 	var active []*mpiTask
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	idle := 0
+	idle := 0 // sleeps since the last progress
+	var idleSince time.Time
 	for {
 		if len(active) == 0 {
 			t, ok := <-e.jobs
@@ -120,12 +122,15 @@ func (e *mpiEngine) loop(ready chan<- error) {
 			idle = 0
 			continue
 		}
-		idle++
-		if idle <= mpiSpinPolls {
+		if idle == 0 {
+			idleSince = now
+		}
+		if now.Sub(idleSince) < mpiSpinFor {
 			runtime.Gosched()
 			continue
 		}
-		timer.Reset(min(mpiMaxSleep, time.Duration(idle-mpiSpinPolls)*mpiSleepStep))
+		idle++
+		timer.Reset(min(mpiMaxSleep, time.Duration(idle)*mpiSleepStep))
 		select {
 		case t, ok := <-e.jobs:
 			timer.Stop()
