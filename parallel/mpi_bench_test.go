@@ -2,8 +2,8 @@
 
 // Mutations caught: making the progress thread busy-spin (always taking the
 // runtime.Gosched branch of the backoff in mpiEngine.loop) makes
-// TestMPIPollYields fail under mpirun -np 2 (tried: 38% and 67% slower
-// against a 25% limit; with the backoff about 0%); dropping the b.N
+// TestMPIPollYields fail under mpirun -np 2 (tried: 53-60% slower in every
+// round against a 25% limit; with the backoff about 0%); dropping the b.N
 // agreement in benchMPI makes ranks run different counts, which the
 // benchmark reports as an error instead of hanging.
 package parallel_test
@@ -147,27 +147,35 @@ func TestMPIPollYields(t *testing.T) {
 	}
 	c := newMPIWorld(t, time.Minute)
 	defer c.Close()
-	const wait = time.Second
+	const wait, rounds = time.Second, 3
 	if c.Rank() == 1 {
-		time.Sleep(wait + 200*time.Millisecond)
-		if err := c.AllReduce(make([]float32, 1024), parallel.Sum); err != nil {
-			t.Fatal(err)
+		for range rounds {
+			time.Sleep(wait + 200*time.Millisecond)
+			if err := c.AllReduce(make([]float32, 1024), parallel.Sum); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return
 	}
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
-	alone := gemmRate(4) // 200 ms
-	done := make(chan error, 1)
-	go func() { done <- c.AllReduce(make([]float32, 1024), parallel.Sum) }()
-	polling := gemmRate(12) // 600 ms, all before rank 1 joins
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	// The best of three rounds: other processes on a shared machine slow
+	// single rounds down by as much, a busy-spinning thread every round.
+	best := 1.0
+	for range rounds {
+		alone := gemmRate(4) // 200 ms
+		done := make(chan error, 1)
+		go func() { done <- c.AllReduce(make([]float32, 1024), parallel.Sum) }()
+		polling := gemmRate(12) // 600 ms, all before rank 1 joins
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		alone = max(alone, gemmRate(4))
+		slowdown := 1 - polling/alone
+		fmt.Fprintf(os.Stderr, "poll cost: GEMM loop %.0f calls/s alone, %.0f while a collective waits: %.1f%% slower\n",
+			alone, polling, 100*slowdown)
+		best = min(best, slowdown)
 	}
-	alone = max(alone, gemmRate(4))
-	slowdown := 1 - polling/alone
-	fmt.Fprintf(os.Stderr, "poll cost: GEMM loop %.0f calls/s alone, %.0f while a collective waits: %.1f%% slower\n",
-		alone, polling, 100*slowdown)
-	if slowdown > 0.25 {
-		t.Errorf("the GEMM loop ran %.1f%% slower while a collective waited; the progress thread should yield", 100*slowdown)
+	if best > 0.25 {
+		t.Errorf("the GEMM loop ran at least %.1f%% slower while a collective waited; the progress thread should yield", 100*best)
 	}
 }

@@ -71,8 +71,10 @@ func TestMPIUnderMpirun(t *testing.T) {
 				t.Fatalf("mpirun -np %d: exit status %d after %v, want 0 and %d passing ranks:\n%s", np, rc, took, np, out)
 			}
 			t.Logf("np=%d: the suite passed on every rank in %v", np, took.Round(time.Millisecond))
-			if i := strings.Index(out, "poll cost:"); i >= 0 {
-				t.Log(strings.SplitN(out[i:], "\n", 2)[0])
+			for line := range strings.Lines(out) {
+				if strings.HasPrefix(line, "poll cost:") {
+					t.Log(strings.TrimSpace(line))
+				}
 			}
 		})
 	}

@@ -10,16 +10,17 @@ import (
 )
 
 // Polling: while operations are in flight the progress thread tests them
-// all, then, if none advanced, backs off: for mpiSpinFor it only yields the
-// processor to other goroutines between rounds (a small message's reply
-// comes within microseconds), then it sleeps, longer by mpiSleepStep each
-// idle round up to mpiMaxSleep. A sleeping progress thread uses no CPU; the
-// compute goroutines keep every core. With nothing in flight it blocks on
-// its queue.
+// all, then, if none advanced, backs off. For mpiSpinFor it only yields the
+// processor to other goroutines between rounds: the steps of a collective up
+// to a few MiB follow each other within microseconds, and Go timers are too
+// coarse for that (an idle runtime wakes from a short sleep after about a
+// millisecond). After that it sleeps mpiSleep between rounds, which uses no
+// CPU: a peer that is late costs a compute goroutine sharing the core one
+// spin window, then a wakeup per millisecond or so. With nothing in flight
+// the thread blocks on its queue.
 const (
-	mpiSpinFor   = 50 * time.Microsecond
-	mpiSleepStep = 5 * time.Microsecond
-	mpiMaxSleep  = 200 * time.Microsecond
+	mpiSpinFor = time.Millisecond
+	mpiSleep   = 200 * time.Microsecond
 )
 
 // mpiAbortGrace is how long a rank whose collective timed out keeps running,
@@ -80,8 +81,7 @@ func (e *mpiEngine) loop(ready chan<- error) {
 	var active []*mpiTask
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
-	idle := 0 // sleeps since the last progress
-	var idleSince time.Time
+	var idleSince time.Time // when the rounds stopped advancing; zero while they advance
 	for {
 		if len(active) == 0 {
 			t, ok := <-e.jobs
@@ -119,18 +119,17 @@ func (e *mpiEngine) loop(ready chan<- error) {
 		clear(active[len(kept):])
 		active = kept
 		if progressed || len(active) == 0 {
-			idle = 0
+			idleSince = time.Time{}
 			continue
 		}
-		if idle == 0 {
+		if idleSince.IsZero() {
 			idleSince = now
 		}
 		if now.Sub(idleSince) < mpiSpinFor {
 			runtime.Gosched()
 			continue
 		}
-		idle++
-		timer.Reset(min(mpiMaxSleep, time.Duration(idle)*mpiSleepStep))
+		timer.Reset(mpiSleep)
 		select {
 		case t, ok := <-e.jobs:
 			timer.Stop()
@@ -138,7 +137,7 @@ func (e *mpiEngine) loop(ready chan<- error) {
 				return
 			}
 			active = append(active, t)
-			idle = 0
+			idleSince = time.Time{}
 		case <-timer.C:
 		}
 	}
