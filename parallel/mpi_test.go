@@ -4,7 +4,8 @@
 // in stepHeaders makes TestMPI/Closed fail (the peers wait out the timeout
 // and the job aborts); dropping the agree call in stepHeaders makes
 // TestMPI/Mismatch fail; returning from Barrier without the header exchange
-// makes TestMPI/Barrier fail; shrinking the AllToAllV round count (most/s)
+// makes TestMPI/Barrier fail; staging every rank's ReduceScatter block
+// from block 0 (send[ch[0]:ch[1]]) makes TestMPI/Chunked fail; shrinking the AllToAllV round count (most/s)
 // by one makes TestMPI/Large fail; removing the watchdog's time.AfterFunc in
 // expire makes TestMPIUnderMpirun/hang fail (the job outlives its limit).
 package parallel_test
@@ -70,6 +71,49 @@ func TestMPI(t *testing.T) {
 		t.Errorf("MPIBuilt %v, MPIVersion %q in the mpi build", parallel.MPIBuilt(), parallel.MPIVersion())
 	}
 	commtest.TestCommRank(t, newMPIWorld, n)
+	t.Run("Chunked", func(t *testing.T) { testMPIChunked(t, newMPIWorld(t, time.Minute)) })
+}
+
+// testMPIChunked moves buffers above mpiMaxChunk (16 MiB in one call)
+// through AllGather, ReduceScatter and Broadcast, which the suite's large
+// case leaves out, with exact values checked everywhere.
+func testMPIChunked(t *testing.T, c parallel.Comm) {
+	defer c.Close()
+	w, r := c.Size(), c.Rank()
+	l := 5<<20 + 3 // values per rank: W*l > 4 Mi values, so every collective splits
+	send := make([]float32, l)
+	for i := range send {
+		send[i] = float32(i%1000 + r)
+	}
+	all := make([]float32, w*l)
+	if err := c.AllGather(send, all); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range all {
+		if want := float32(i%l%1000 + i/l); v != want {
+			t.Fatalf("chunked AllGather element %d = %v, want %v", i, v, want)
+		}
+	}
+	recv := make([]float32, l)
+	if err := c.ReduceScatter(all, recv, parallel.Sum); err != nil { // every rank sends the gathered all
+		t.Fatal(err)
+	}
+	for i, v := range recv {
+		if want := float32(w * (i%1000 + r)); v != want {
+			t.Fatalf("chunked ReduceScatter element %d = %v, want %v", i, v, want)
+		}
+	}
+	if r != 0 {
+		clear(send)
+	}
+	if err := c.Broadcast(send, 0); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range send {
+		if want := float32(i % 1000); v != want {
+			t.Fatalf("chunked Broadcast element %d = %v, want %v", i, v, want)
+		}
+	}
 }
 
 // TestMPIFault plays the fault named by MOETRAIN_MPI_FAULT; its job is
