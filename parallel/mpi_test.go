@@ -5,9 +5,10 @@
 // and the job aborts); dropping the agree call in stepHeaders makes
 // TestMPI/Mismatch fail; returning from Barrier without the header exchange
 // makes TestMPI/Barrier fail; staging every rank's ReduceScatter block
-// from block 0 (send[ch[0]:ch[1]]) makes TestMPI/Chunked fail; shrinking the AllToAllV round count (most/s)
-// by one makes TestMPI/Large fail; removing the watchdog's time.AfterFunc in
-// expire makes TestMPIUnderMpirun/hang fail (the job outlives its limit).
+// from block 0 (send[ch[0]:ch[1]]) makes TestMPI/Chunked fail; running one
+// AllToAllV round fewer makes TestMPI/Large fail; removing the watchdog's
+// time.AfterFunc in expire makes TestMPIUnderMpirun/hang fail (the job
+// outlives its limit).
 package parallel_test
 
 import (
