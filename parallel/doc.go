@@ -4,9 +4,19 @@
 // Broadcast, Barrier) and Split into sub-groups.
 //
 // Backends: NewLocal runs W ranks as goroutines of one process over shared
-// memory; it is what tests and single-machine runs use. A process-per-rank
-// backend over MPI is to sit behind the build tag mpi and satisfy the same
-// interface and the same conformance suite (package parallel/commtest).
+// memory; it is what tests and single-machine runs use. NewMPI (build tag
+// mpi, Open MPI through cgo; the Makefile adds the tag when mpicc is found)
+// gives one rank per process of an mpirun or srun job and passes the same
+// conformance suite (package parallel/commtest, per rank). All its MPI calls
+// run on one locked OS thread that polls non-blocking collectives and sleeps
+// between polls, so sub-groups can be in flight at once without a busy core.
+// Each call first exchanges a small header with every peer, which finds
+// disagreeing arguments on every rank and names a rank that never arrives or
+// closed. Differences from the local backend: sums follow Open MPI's order
+// (the same on every rank, not rank order); Split blocks the MPI thread in
+// MPI_Comm_split, so splits of different groups should not overlap; and since
+// Open MPI cannot recover a communicator, a timeout ends the whole job with
+// MPI_Abort about a second after the *Error is returned (docs/parallel.md).
 //
 // Dimension legend: W world size (W = dp x ep ranks), r a rank's index in
 // its group (0 <= r < Size()), dp data-parallel degree, ep expert-parallel
