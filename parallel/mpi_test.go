@@ -55,19 +55,13 @@ func newMPIWorld(t *testing.T, timeout time.Duration) parallel.Comm {
 	return c
 }
 
-// TestMPI runs the conformance suite with this process's rank. One world
-// stays open throughout, so that MPI is finalized only at the end.
+// TestMPI runs the conformance suite with this process's rank (TestMain
+// keeps a world open throughout, so that MPI is finalized only at the end).
 func TestMPI(t *testing.T) {
 	n := underMPI(t)
 	if os.Getenv(mpiFaultEnv) != "" {
 		t.Skip("a fault job runs TestMPIFault only")
 	}
-	keep := newMPIWorld(t, time.Minute)
-	defer func() {
-		if err := keep.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
 	if !parallel.MPIBuilt() || parallel.MPIVersion() == "" {
 		t.Errorf("MPIBuilt %v, MPIVersion %q in the mpi build", parallel.MPIBuilt(), parallel.MPIVersion())
 	}

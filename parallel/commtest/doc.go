@@ -17,4 +17,9 @@
 // 64 MiB message unless -short), that arguments disagreeing across ranks fail
 // on every rank, and that a rank which never calls, or closes, makes its
 // peers fail within about the timeout with an error naming it.
+//
+// A backend with one rank per process (MPI) runs the same checks with
+// TestCommRank in every process of its job, each checking its own rank's
+// part; its timeout case, which ends such a job, is CheckHang, for a job of
+// its own.
 package commtest
