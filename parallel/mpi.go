@@ -75,15 +75,16 @@ func NewMPI(opts MPIOptions) (Comm, error) {
 // MPIBuilt reports whether this binary has the MPI backend: true.
 func MPIBuilt() bool { return true }
 
-// MPIVersion is the MPI library's version, as MPI_Get_library_version
-// gives its first line, once MPI has been started by NewMPI; before that it
-// is the compile-time "Open MPI".
+// MPIVersion is the MPI library's version as MPI_Get_library_version gives
+// it, up to the first comma ("Open MPI v4.1.4"). Before MPI starts it asks
+// the library directly (MPI allows that call before MPI_Init); after, it
+// returns what the progress thread read at startup.
 func MPIVersion() string {
 	p := &mpiProcess
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.version == "" {
-		return "Open MPI"
+	if p.eng == nil && !p.finalized {
+		return mpiLibraryVersion()
 	}
 	return p.version
 }

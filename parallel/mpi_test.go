@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +23,16 @@ import (
 	"github.com/moetrain/moetrain/parallel"
 	"github.com/moetrain/moetrain/parallel/commtest"
 )
+
+// TestMPIVersionBeforeStart asks for the version without starting MPI.
+func TestMPIVersionBeforeStart(t *testing.T) {
+	if os.Getenv("OMPI_COMM_WORLD_SIZE") != "" {
+		t.Skip("under mpirun MPI is started already")
+	}
+	if v := parallel.MPIVersion(); !strings.HasPrefix(v, "Open MPI v") || strings.Contains(v, ",") {
+		t.Errorf("MPIVersion() = %q, want the short Open MPI version", v)
+	}
+}
 
 // mpiFaultEnv selects the fault TestMPIFault plays; TestMPIUnderMpirun
 // sets it for the jobs it launches.
@@ -62,7 +73,7 @@ func TestMPI(t *testing.T) {
 	if os.Getenv(mpiFaultEnv) != "" {
 		t.Skip("a fault job runs TestMPIFault only")
 	}
-	if !parallel.MPIBuilt() || parallel.MPIVersion() == "" {
+	if !parallel.MPIBuilt() || !strings.HasPrefix(parallel.MPIVersion(), "Open MPI v") {
 		t.Errorf("MPIBuilt %v, MPIVersion %q in the mpi build", parallel.MPIBuilt(), parallel.MPIVersion())
 	}
 	commtest.TestCommRank(t, newMPIWorld, n)
