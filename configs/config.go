@@ -63,27 +63,28 @@ type RouterConfig struct {
 
 // TrainConfig is the optimisation loop: the keys under train.
 type TrainConfig struct {
-	Steps           int       `yaml:"steps"`            // optimizer steps
-	MicroBatchSize  int       `yaml:"micro_batch_size"` // B: sequences per forward/backward pass
-	GradAccumSteps  int       `yaml:"grad_accum_steps"` // micro-batches accumulated per optimizer step
-	SeqLen          int       `yaml:"seq_len"`          // T: tokens per training sequence
-	LR              float64   `yaml:"lr"`               // peak learning rate
-	MinLR           float64   `yaml:"min_lr"`           // learning rate at the end of the decay
-	WarmupSteps     int       `yaml:"warmup_steps"`     // linear warmup from 0 to LR; at or above Steps the trainer warms up over Steps/10
-	Schedule        Schedule  `yaml:"schedule"`         // decay after warmup
-	WeightDecay     float64   `yaml:"weight_decay"`     // AdamW decoupled weight decay
-	GradClip        float64   `yaml:"grad_clip"`        // global gradient-norm clip; 0 = off
-	Seed            int64     `yaml:"seed"`             // seed of initialisation, data order, dropout and router noise
-	Precision       Precision `yaml:"precision"`        // compute precision; master weights stay float32; only fp32 runs (CheckRunnable)
-	LogEvery        int       `yaml:"log_every"`        // steps between log lines
-	EvalEvery       int       `yaml:"eval_every"`       // steps between evaluations; 0 = never
-	EvalBatches     int       `yaml:"eval_batches"`     // micro-batches per evaluation
-	CheckpointEvery int       `yaml:"checkpoint_every"` // steps between checkpoints; 0 = only at the end
-	KeepLast        int       `yaml:"keep_last"`        // checkpoints kept on disk
-	Beta1           float64   `yaml:"beta1"`            // AdamW first-moment decay
-	Beta2           float64   `yaml:"beta2"`            // AdamW second-moment decay
-	Eps             float64   `yaml:"eps"`              // AdamW epsilon
-	Dropout         float64   `yaml:"dropout"`          // dropout probability on residual branches
+	Steps           int       `yaml:"steps"`             // optimizer steps
+	MicroBatchSize  int       `yaml:"micro_batch_size"`  // B: sequences per forward/backward pass
+	GradAccumSteps  int       `yaml:"grad_accum_steps"`  // micro-batches each rank accumulates per optimizer step; not read when global_batch_size is set
+	GlobalBatchSize int       `yaml:"global_batch_size"` // sequences per optimizer step over all ranks; 0 = micro_batch_size x world_size x grad_accum_steps
+	SeqLen          int       `yaml:"seq_len"`           // T: tokens per training sequence
+	LR              float64   `yaml:"lr"`                // peak learning rate
+	MinLR           float64   `yaml:"min_lr"`            // learning rate at the end of the decay
+	WarmupSteps     int       `yaml:"warmup_steps"`      // linear warmup from 0 to LR; at or above Steps the trainer warms up over Steps/10
+	Schedule        Schedule  `yaml:"schedule"`          // decay after warmup
+	WeightDecay     float64   `yaml:"weight_decay"`      // AdamW decoupled weight decay
+	GradClip        float64   `yaml:"grad_clip"`         // global gradient-norm clip; 0 = off
+	Seed            int64     `yaml:"seed"`              // seed of initialisation, data order, dropout and router noise
+	Precision       Precision `yaml:"precision"`         // compute precision; master weights stay float32; only fp32 runs (CheckRunnable)
+	LogEvery        int       `yaml:"log_every"`         // steps between log lines
+	EvalEvery       int       `yaml:"eval_every"`        // steps between evaluations; 0 = never
+	EvalBatches     int       `yaml:"eval_batches"`      // micro-batches per evaluation
+	CheckpointEvery int       `yaml:"checkpoint_every"`  // steps between checkpoints; 0 = only at the end
+	KeepLast        int       `yaml:"keep_last"`         // checkpoints kept on disk
+	Beta1           float64   `yaml:"beta1"`             // AdamW first-moment decay
+	Beta2           float64   `yaml:"beta2"`             // AdamW second-moment decay
+	Eps             float64   `yaml:"eps"`               // AdamW epsilon
+	Dropout         float64   `yaml:"dropout"`           // dropout probability on residual branches
 }
 
 // DataConfig is where tokens come from: the keys under data.
@@ -100,6 +101,7 @@ type ParallelConfig struct {
 	Backend        Backend `yaml:"backend"`         // collective-communication backend
 	WorldSize      int     `yaml:"world_size"`      // total ranks
 	ExpertParallel int     `yaml:"expert_parallel"` // ranks sharing one copy of the experts (EP group size); 1 = off
+	Timeout        float64 `yaml:"timeout"`         // seconds a collective may wait for a peer before the run stops with an error naming it
 }
 
 // UpcycleConfig is how `moetrain upcycle` turns a dense model into this configuration's MoE model:
@@ -168,6 +170,7 @@ func Default() *Config {
 			Steps:           300,
 			MicroBatchSize:  8,
 			GradAccumSteps:  1,
+			GlobalBatchSize: 0,
 			SeqLen:          128,
 			LR:              3e-3,
 			MinLR:           3e-4,
@@ -198,6 +201,7 @@ func Default() *Config {
 			Backend:        BackendLocal,
 			WorldSize:      1,
 			ExpertParallel: 1,
+			Timeout:        300,
 		},
 		Upcycle: UpcycleConfig{
 			Method:         UpcycleCopy,
@@ -218,4 +222,19 @@ func Default() *Config {
 			Init:    LoRAInitKaiming,
 		},
 	}
+}
+
+// AccumSteps returns the micro-batches each rank accumulates per optimizer step: derived from
+// train.global_batch_size when it is set (global = micro_batch_size x world_size x accumulation),
+// else train.grad_accum_steps. Valid configurations only.
+func (c *Config) AccumSteps() int {
+	if g := c.Train.GlobalBatchSize; g > 0 {
+		return g / (c.Train.MicroBatchSize * c.Parallel.WorldSize)
+	}
+	return c.Train.GradAccumSteps
+}
+
+// GlobalBatch returns the sequences of one optimizer step over all ranks.
+func (c *Config) GlobalBatch() int {
+	return c.Train.MicroBatchSize * c.Parallel.WorldSize * c.AccumSteps()
 }

@@ -123,13 +123,13 @@ func otherConfig(t *testing.T) *Config {
 		ExpertFFNHiddenSize: 48, SharedExperts: 1, CapacityFactor: 1.25, AuxLossCoeff: 0.02, ZLossCoeff: 0.002,
 		LoadBalancingType: LoadBalancingSeqAux, Router: RouterConfig{Type: RouterSigmoid, PreSoftmax: false,
 			JitterEps: 0.01, ExpertBias: true, BiasUpdateRate: 0.002, NoiseStd: 0.5, Normalize: true}}
-	other.Train = TrainConfig{Steps: 50, MicroBatchSize: 2, GradAccumSteps: 3, SeqLen: 32, LR: 1e-3, MinLR: 0,
+	other.Train = TrainConfig{Steps: 50, MicroBatchSize: 2, GradAccumSteps: 3, GlobalBatchSize: 36, SeqLen: 32, LR: 1e-3, MinLR: 0,
 		WarmupSteps: 5, Schedule: ScheduleLinear, WeightDecay: 0, GradClip: 0.5, Seed: 7, Precision: PrecisionBF16,
 		LogEvery: 5, EvalEvery: 0, EvalBatches: 2, CheckpointEvery: 0, KeepLast: 5, Beta1: 0.8, Beta2: 0.99,
 		Eps: 1e-6, Dropout: 0.1}
 	other.Data = DataConfig{Path: "data/my corpus.jsonl", Format: FormatJSONL, Tokenizer: "tok/tokenizer.json",
 		TextField: "content", ValFraction: 0}
-	other.Parallel = ParallelConfig{Backend: BackendMPI, WorldSize: 6, ExpertParallel: 3}
+	other.Parallel = ParallelConfig{Backend: BackendMPI, WorldSize: 6, ExpertParallel: 3, Timeout: 12.5}
 	other.Upcycle = UpcycleConfig{Method: UpcycleGranular, Granularity: 3, RouterInitStd: 0.01, DropRatio: 0.25,
 		SharedExpert: true, CarryOptimizer: true, NoiseStd: 0.001, AllowMoESource: true}
 	other.LoRA = LoRAConfig{Rank: 4, Alpha: 4.5, Dropout: 0.05, Targets: []string{"gate", "down_proj", "q_proj"}, RSLoRA: true,

@@ -8,15 +8,17 @@ import "fmt"
 // Whether a configuration within the bounds fits the machine's memory is a separate check (the
 // trainer's memory estimate).
 const (
-	MaxLayers       = 4096    // model.n_layers; the deepest published transformers have under 200 layers
-	MaxVocab        = 1 << 24 // model.vocab_size; the largest tokenizers have about 256k ids
-	MaxWidth        = 1 << 17 // model.d_model; published models stay under 32k
-	MaxHidden       = 1 << 20 // model.ffn_hidden_size and moe.expert_ffn_hidden_size
-	MaxSeqLen       = 1 << 24 // model.max_seq_len (16M tokens)
-	MaxExperts      = 1 << 16 // moe.num_experts per layer
-	MaxShared       = 1 << 10 // moe.shared_experts
-	MaxBatch        = 1 << 20 // train.micro_batch_size, train.grad_accum_steps and train.eval_batches
-	MaxWorldSize    = 1 << 16 // parallel.world_size
+	MaxLayers       = 4096          // model.n_layers; the deepest published transformers have under 200 layers
+	MaxVocab        = 1 << 24       // model.vocab_size; the largest tokenizers have about 256k ids
+	MaxWidth        = 1 << 17       // model.d_model; published models stay under 32k
+	MaxHidden       = 1 << 20       // model.ffn_hidden_size and moe.expert_ffn_hidden_size
+	MaxSeqLen       = 1 << 24       // model.max_seq_len (16M tokens)
+	MaxExperts      = 1 << 16       // moe.num_experts per layer
+	MaxShared       = 1 << 10       // moe.shared_experts
+	MaxBatch        = 1 << 20       // train.micro_batch_size, train.grad_accum_steps and train.eval_batches
+	MaxWorldSize    = 1 << 16       // parallel.world_size
+	MaxGlobalBatch  = 1 << 30       // train.global_batch_size
+	MaxTimeout      = 7 * 24 * 3600 // parallel.timeout, seconds (a week)
 	boundHintSuffix = "; a larger value can only be a typo"
 )
 
@@ -54,5 +56,10 @@ func (v *checks) bounds(c *Config) {
 	v.atMost("train.micro_batch_size", t.MicroBatchSize, MaxBatch, "sequences per micro-batch")
 	v.atMost("train.grad_accum_steps", t.GradAccumSteps, MaxBatch, "micro-batches per step")
 	v.atMost("train.eval_batches", t.EvalBatches, MaxBatch, "evaluation micro-batches")
+	v.atMost("train.global_batch_size", t.GlobalBatchSize, MaxGlobalBatch, "sequences per step")
 	v.atMost("parallel.world_size", c.Parallel.WorldSize, MaxWorldSize, "ranks")
+	if p := c.Parallel.Timeout; p > MaxTimeout {
+		v.fail("parallel.timeout", p, fmt.Sprintf("is more than %d seconds (a week), the longest wait this build accepts", MaxTimeout),
+			"give the seconds a collective may wait for a peer, e.g. 300"+boundHintSuffix)
+	}
 }

@@ -10,6 +10,8 @@ func (v *checks) train(c *Config) {
 	v.atLeast("train.steps", t.Steps, 0, "give the number of optimizer steps, e.g. 300 (0 writes the starting model as a step-0 checkpoint)")
 	v.atLeast("train.micro_batch_size", t.MicroBatchSize, 1, "give the sequences per forward pass, e.g. 8")
 	v.atLeast("train.grad_accum_steps", t.GradAccumSteps, 1, "use 1 for no gradient accumulation")
+	v.atLeast("train.global_batch_size", t.GlobalBatchSize, 0, "use 0 for micro_batch_size x world_size x grad_accum_steps")
+	v.globalBatch(c)
 	v.atLeast("train.seq_len", t.SeqLen, 1, "give the tokens per training sequence, e.g. 128")
 	if t.SeqLen > c.Model.MaxSeqLen && c.Model.MaxSeqLen >= 1 {
 		v.fail("train.seq_len", t.SeqLen, fmt.Sprintf("is longer than model.max_seq_len = %d", c.Model.MaxSeqLen),
@@ -63,9 +65,25 @@ func (v *checks) data(c *Config) {
 	}
 }
 
+// globalBatch checks that train.global_batch_size, when set, splits into whole micro-batches on every
+// rank. It then decides the accumulation (AccumSteps), and train.grad_accum_steps is not read.
+func (v *checks) globalBatch(c *Config) {
+	t, w := c.Train, c.Parallel.WorldSize
+	if t.GlobalBatchSize <= 0 || t.MicroBatchSize < 1 || w < 1 {
+		return
+	}
+	per := t.MicroBatchSize * w // sequences of one micro-batch on every rank
+	if t.GlobalBatchSize%per != 0 {
+		v.fail("train.global_batch_size", t.GlobalBatchSize, fmt.Sprintf("is not a multiple of micro_batch_size x world_size = %d x %d = %d",
+			t.MicroBatchSize, w, per), fmt.Sprintf("use a multiple of %d, e.g. %d", per, max(per, t.GlobalBatchSize/per*per)))
+		return
+	}
+}
+
 func (v *checks) parallel(c *Config) {
 	p := c.Parallel
 	v.oneOf("parallel.backend", string(p.Backend))
+	v.positive("parallel.timeout", p.Timeout, "give the seconds a collective may wait for a peer, e.g. 300")
 	v.atLeast("parallel.world_size", p.WorldSize, 1, "use 1 for a single process")
 	v.atLeast("parallel.expert_parallel", p.ExpertParallel, 1, "use 1 for no expert parallelism")
 	if p.WorldSize < 1 || p.ExpertParallel < 1 {

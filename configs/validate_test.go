@@ -277,3 +277,39 @@ func TestLoadRefusesRouterCombinations(t *testing.T) {
 		})
 	}
 }
+
+// TestGlobalBatch: train.global_batch_size derives the accumulation per rank (over
+// grad_accum_steps); one that does not split into whole micro-batches on every rank is an error
+// naming the key and the values that work.
+func TestGlobalBatch(t *testing.T) {
+	c, err := Load(LoadOptions{Sets: []string{"train.micro_batch_size=4", "parallel.world_size=2", "train.global_batch_size=24", "train.grad_accum_steps=7"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccumSteps() != 3 || c.GlobalBatch() != 24 {
+		t.Errorf("accumulation %d, global batch %d; want 3 and 24", c.AccumSteps(), c.GlobalBatch())
+	}
+	c, err = Load(LoadOptions{Sets: []string{"train.micro_batch_size=4", "parallel.world_size=2", "train.grad_accum_steps=5"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AccumSteps() != 5 || c.GlobalBatch() != 40 {
+		t.Errorf("accumulation %d, global batch %d; want 5 and 40", c.AccumSteps(), c.GlobalBatch())
+	}
+	for _, tc := range []struct {
+		sets []string
+		key  string
+		want string
+	}{
+		{[]string{"train.micro_batch_size=4", "parallel.world_size=2", "train.global_batch_size=20"}, "train.global_batch_size", "multiple of 8"},
+		{[]string{"train.global_batch_size=-1"}, "train.global_batch_size", "at least 0"},
+		{[]string{"parallel.timeout=0"}, "parallel.timeout", "> 0"},
+		{[]string{"parallel.timeout=1e9"}, "parallel.timeout", "a week"},
+	} {
+		_, err := Load(LoadOptions{Sets: tc.sets})
+		var es Errors
+		if !errors.As(err, &es) || !slices.Contains(es.Keys(), tc.key) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: want an error on %s saying %q, got %v", tc.sets, tc.key, tc.want, err)
+		}
+	}
+}

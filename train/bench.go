@@ -117,9 +117,9 @@ func Bench(c *configs.Config, name string, warmup, steps int) (*BenchResult, err
 	}
 	elapsed := time.Since(start).Seconds()
 	gemms := eng.StopGEMMAccounting()
-	tokens := float64(steps * bt * cc.Train.GradAccumSteps)
+	tokens := float64(steps * bt * cc.AccumSteps())
 	res := &BenchResult{
-		Config: name, Steps: steps, TokensPerStep: bt * cc.Train.GradAccumSteps,
+		Config: name, Steps: steps, TokensPerStep: bt * cc.AccumSteps(),
 		TokensPerS: tokens / elapsed, MsPerStep: elapsed * 1000 / float64(steps),
 		FLOPsPerToken: FLOPsPerToken(&cc), Params: tr.Model().NumParams(),
 		GEMM: autograd.GEMMBackend(), BLAS: autograd.BLASBackend(), Threads: runtime.GOMAXPROCS(0),

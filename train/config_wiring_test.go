@@ -58,6 +58,7 @@ const (
 	toRefusal               // one value runs in this version: CheckRunnable refuses the others
 	toUpcycle               // read by upcycle.Convert only: train/upcycle's TestConfigWiringUpcycle
 	toLoRA                  // layers.LoRAConfig, via LoRAConfig
+	toRanks                 // read where the ranks start (RunLocal, RunRank): TestConfigWiringRanks
 )
 
 // built is everything a configuration is mapped to before training starts.
@@ -176,6 +177,9 @@ var wiring = map[string]wire{
 		func(b built) any { return b.sched.TotalSteps }, func(c *configs.Config) any { return c.Train.Steps }},
 	"train.micro_batch_size": {to: toRun, sets: func(c *configs.Config) []string { return set("train.micro_batch_size", c.Train.MicroBatchSize+1) }},
 	"train.grad_accum_steps": {to: toRun, sets: func(c *configs.Config) []string { return set("train.grad_accum_steps", c.Train.GradAccumSteps+1) }},
+	"train.global_batch_size": {to: toRun, sets: func(c *configs.Config) []string {
+		return set("train.global_batch_size", c.Train.MicroBatchSize*c.Train.GradAccumSteps*3)
+	}},
 	"train.seq_len": {toLoss, func(c *configs.Config) []string { return set("train.seq_len", c.Train.SeqLen/2) },
 		func(b built) any { return b.loss.SeqLen }, func(c *configs.Config) any { return c.Train.SeqLen }},
 	"train.lr": {toSchedule, func(c *configs.Config) []string { return set("train.lr", 2*c.Train.LR) },
@@ -211,11 +215,12 @@ var wiring = map[string]wire{
 	"data.text_field":   {to: toData, sets: func(*configs.Config) []string { return set("data.text_field", "content") }},
 	"data.val_fraction": {to: toData, sets: func(c *configs.Config) []string { return set("data.val_fraction", c.Data.ValFraction/2) }},
 
-	"parallel.backend":    {to: toRefusal, sets: func(*configs.Config) []string { return set("parallel.backend", "mpi") }},
-	"parallel.world_size": {to: toRefusal, sets: func(*configs.Config) []string { return set("parallel.world_size", 2) }},
-	"parallel.expert_parallel": {to: toRefusal, sets: func(*configs.Config) []string {
+	"parallel.backend":    {to: toRanks, sets: func(*configs.Config) []string { return set("parallel.backend", "mpi") }},
+	"parallel.world_size": {to: toRanks, sets: func(*configs.Config) []string { return set("parallel.world_size", 2) }},
+	"parallel.expert_parallel": {to: toRanks, sets: func(*configs.Config) []string {
 		return []string{"parallel.world_size=2", "parallel.expert_parallel=2"}
 	}},
+	"parallel.timeout": {to: toRanks, sets: func(c *configs.Config) []string { return set("parallel.timeout", c.Parallel.Timeout/2) }},
 
 	"upcycle.method": {to: toUpcycle, sets: func(*configs.Config) []string { return set("upcycle.method", "drop") }},
 	"upcycle.granularity": {to: toUpcycle, sets: func(*configs.Config) []string {
@@ -289,10 +294,11 @@ func TestConfigWiringModel(t *testing.T) {
 			}
 			b := build(c)
 			switch w.to {
-			case toRun, toData, toUpcycle:
+			case toRun, toData, toUpcycle, toRanks:
 				if !reflect.DeepEqual(b, b0) {
 					t.Errorf("%s: %s is read only by the %s, but %v changed the model, loss or optimizer settings",
-						preset, key, map[reach]string{toRun: "training loop", toData: "data loader", toUpcycle: "upcycle conversion"}[w.to], sets)
+						preset, key, map[reach]string{toRun: "training loop", toData: "data loader", toUpcycle: "upcycle conversion",
+							toRanks: "multi-rank runner"}[w.to], sets)
 				}
 				if w.to == toUpcycle && reflect.DeepEqual(c.Upcycle, c0.Upcycle) {
 					t.Errorf("%s %v: %s left the upcycle settings as they were", preset, sets, key)
@@ -414,6 +420,9 @@ func TestConfigWiringRun(t *testing.T) {
 		}},
 		"train.grad_accum_steps": {[]string{"train.grad_accum_steps=2"}, func(o runOutcome) string {
 			return expect(tokens(o) == 4*2*16*2, "trained on %d tokens", tokens(o))
+		}},
+		"train.global_batch_size": {[]string{"train.global_batch_size=6"}, func(o runOutcome) string {
+			return expect(tokens(o) == 4*6*16, "trained on %d tokens", tokens(o))
 		}},
 		"train.seq_len": {[]string{"train.seq_len=8"}, func(o runOutcome) string {
 			return expect(tokens(o) == 4*2*8, "trained on %d tokens", tokens(o))

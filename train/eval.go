@@ -47,11 +47,15 @@ func evaluateOn(tp *autograd.Tape, m *layers.Model, inputs, targets [][]int32, t
 	return EvalResult{Loss: loss, PPL: math.Exp(loss), Tokens: count}
 }
 
-// evaluate runs the configured number of validation batches.
-func (t *Trainer) evaluate() EvalResult {
+// evaluate runs the configured number of validation batches; the ranks of a
+// multi-rank run share them out (evaluateRanks).
+func (t *Trainer) evaluate() (EvalResult, error) {
 	c := t.cfg.Train
 	in, tg := t.opts.Val.Windows(c.EvalBatches)
-	return evaluateOn(t.evalTape, t.model, in, tg, c.SeqLen)
+	if t.par != nil {
+		return t.evaluateRanks(in, tg)
+	}
+	return evaluateOn(t.evalTape, t.model, in, tg, c.SeqLen), nil
 }
 
 // EvalTokens evaluates a whole token stream: windows of t+1 tokens start every

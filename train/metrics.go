@@ -30,8 +30,14 @@ type Record struct {
 	Dropped    int         `json:"dropped,omitempty"`  // slots dropped by capacity
 	Entropy    float64     `json:"router_entropy,omitempty"`
 	Skipped    int         `json:"skipped_steps,omitempty"` // non-finite steps skipped so far
-	ValLoss    *float64    `json:"val_loss,omitempty"`
-	ValPPL     *float64    `json:"val_ppl,omitempty"`
+	// Ranks is the number of ranks of a multi-rank run (tokens_per_s counts
+	// them all; per rank it is tokens_per_s / ranks), and CommShare the part
+	// of rank 0's wall time spent in collectives: the gradient sums, the
+	// step's figures and the expert-parallel token exchanges.
+	Ranks     int      `json:"ranks,omitempty"`
+	CommShare float64  `json:"comm_share,omitempty"`
+	ValLoss   *float64 `json:"val_loss,omitempty"`
+	ValPPL    *float64 `json:"val_ppl,omitempty"`
 }
 
 // MetricsLog appends records to RUN_DIR/metrics.jsonl, one JSON object per
@@ -82,6 +88,9 @@ func (m *MetricsLog) Write(r *Record) error {
 func (m *MetricsLog) Close() error {
 	if err := m.w.Flush(); err != nil {
 		return err
+	}
+	if m.f == nil { // a rank that writes no metrics
+		return nil
 	}
 	return m.f.Close()
 }

@@ -1,8 +1,10 @@
 package train
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -33,9 +35,16 @@ func (t *Trainer) save() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	model, optState := ModelTensors(t.model), t.opt.State()
+	if err := t.gatherExperts(model); err != nil {
+		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
+	}
+	if err := t.gatherExperts(optState); err != nil {
+		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
+	}
 	ck := &checkpoint.Checkpoint{
-		Model:     ModelTensors(t.model),
-		Optimizer: t.opt.State(),
+		Model:     model,
+		Optimizer: optState,
 		Config:    string(cfgYAML),
 		Sampler:   json.RawMessage(sampler),
 		RNG:       map[string][]byte{rngKey: rngState},
@@ -44,11 +53,23 @@ func (t *Trainer) save() (string, error) {
 		Extras: t.opts.CheckpointExtras,
 		Blobs:  t.blobs,
 	}
+	var dir string
+	if t.rank() == 0 { // the one writer of a multi-rank run
+		dir, err = t.write(ck)
+	}
+	if err := t.agreeSaved(err); err != nil {
+		return "", err
+	}
+	t.lastSaved, t.lastSavedDir = t.step, dir
+	return dir, nil
+}
+
+// write saves ck as the current step's checkpoint and prunes old ones.
+func (t *Trainer) write(ck *checkpoint.Checkpoint) (string, error) {
 	dir, err := checkpoint.Save(t.opts.RunDir, t.step, ck)
 	if err != nil {
 		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
 	}
-	t.lastSaved, t.lastSavedDir = t.step, dir
 	if _, err := checkpoint.Prune(t.opts.RunDir, t.cfg.Train.KeepLast); err != nil {
 		return "", err
 	}
@@ -65,6 +86,8 @@ func (t *Trainer) restore() error {
 	if err != nil {
 		return fmt.Errorf("--resume: %w", err)
 	}
+	t.sliceExperts(ck.Model)
+	t.sliceExperts(ck.Optimizer)
 	if err := SetModelTensors(t.model, ck.Model, filepath.Join(dir, checkpoint.ModelFile)); err != nil {
 		return fmt.Errorf("--resume: %w", err)
 	}
@@ -102,6 +125,15 @@ func (t *Trainer) restore() error {
 		return fmt.Errorf("checkpoint %s: metrics %s = %d is outside [0, the optimizer's %d steps]; the checkpoint is corrupt", dir, optStepBaseKey, t.optStepBase, t.opt.Steps())
 	}
 	return nil
+}
+
+// openMetrics opens the run's metrics log; the ranks other than 0 of a
+// multi-rank run write none (theirs discards every record).
+func (t *Trainer) openMetrics() (*MetricsLog, error) {
+	if t.rank() != 0 {
+		return &MetricsLog{w: bufio.NewWriter(io.Discard)}, nil
+	}
+	return OpenMetricsLog(t.opts.RunDir, t.resumeStep(), t.opts.Log)
 }
 
 // resumeStep is the step metrics.jsonl is cut back to: the restored step when

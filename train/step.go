@@ -9,6 +9,7 @@ import (
 	"github.com/moetrain/moetrain/autograd"
 	"github.com/moetrain/moetrain/layers"
 	"github.com/moetrain/moetrain/optim"
+	"github.com/moetrain/moetrain/parallel"
 )
 
 // StepResult summarises one optimizer step over the micro-batches it ran.
@@ -42,24 +43,34 @@ type StepResult struct {
 	// forward (with the loss), backward, and the optimizer (gradient norm,
 	// AdamW, router bias updates).
 	Forward, Backward, Optimizer time.Duration
+	// Comm is the part of the step's time this rank spent in collectives:
+	// the step's figures, the gradient sums and the expert-parallel token
+	// exchanges (which run inside Forward and Backward). 0 in a one-rank run.
+	Comm time.Duration
 }
 
 // microBatch is one micro-batch of a step, held until the step has run.
 type microBatch struct {
-	inputs, targets []int32 // [B*T]
+	inputs, targets []int32 // [B*T]; nil for another rank's micro-batch
 	trained         int     // targets that are not IgnoreIndex
 }
 
-// drawMicroBatches draws n micro-batches and counts their trained targets. Batches.Next's
-// slices are valid only until its next call, so every micro-batch but the last is copied.
+// drawMicroBatches draws a step's n micro-batches (every rank draws all of them, in the same
+// order, from the same sampler), counts their trained targets and keeps this rank's (all of them
+// in a one-rank run). Batches.Next's slices are valid only until its next call, so every kept
+// micro-batch but the last is copied.
 func (t *Trainer) drawMicroBatches(n int) []microBatch {
 	out := make([]microBatch, n)
 	for i := range out {
 		inputs, targets := t.batches.Next()
+		out[i].trained = countTrained(targets)
+		if !t.ownsMicroBatch(i) {
+			continue
+		}
 		if i < n-1 {
 			inputs, targets = slices.Clone(inputs), slices.Clone(targets)
 		}
-		out[i] = microBatch{inputs: inputs, targets: targets, trained: countTrained(targets)}
+		out[i].inputs, out[i].targets = inputs, targets
 	}
 	return out
 }
@@ -93,18 +104,28 @@ func countTrained(targets []int32) int {
 func (t *Trainer) runStep() (*StepResult, error) {
 	c := t.cfg.Train
 	res := &StepResult{LR: t.sched.At(t.scheduleStep())}
-	if err := t.accumulate(res, t.drawMicroBatches(c.GradAccumSteps)); err != nil {
+	if err := t.accumulate(res, t.drawMicroBatches(t.cfg.AccumSteps()*t.worldSize())); err != nil {
 		return nil, err
 	}
+	res.Comm += t.dispatchTime()
 	if res.Empty {
 		return res, nil
+	}
+	if err := t.reduceStep(res); err != nil {
+		return nil, err
 	}
 	start := time.Now()
 	defer func() { res.Optimizer = time.Since(start) }()
 	if !res.Skipped {
+		if err := t.syncGrads(res); err != nil {
+			return nil, err
+		}
 		// The norm is non-finite exactly when some gradient is; only then
 		// is the slower search for its name worth a pass.
-		res.GradNorm = optim.GradNormOn(t.tape.Engine(), t.params)
+		var err error
+		if res.GradNorm, err = t.gradNorm(res); err != nil {
+			return nil, err
+		}
 		if !finite(res.GradNorm) {
 			res.Skipped, res.BadTensor = true, "gradient norm"
 			if ok, bad := optim.GradsFiniteOn(t.tape.Engine(), t.params); !ok {
@@ -125,8 +146,24 @@ func (t *Trainer) runStep() (*StepResult, error) {
 	return res, nil
 }
 
-// accumulate runs forward and backward on the micro-batches of one step that have a trained
-// target, with the weights runStep describes, leaving the step's gradient in the trainable
+// gradNorm returns the global L2 norm of the step's gradients: with the experts split over ranks,
+// of the replicated gradients (equal on every rank) and every rank's expert shard's.
+func (t *Trainer) gradNorm(res *StepResult) (float64, error) {
+	eng := t.tape.Engine()
+	if !t.expertParallel() {
+		return optim.GradNormOn(eng, t.params), nil
+	}
+	rep, shard := optim.GradNormOn(eng, t.replicated), optim.GradNormOn(eng, t.expertShard)
+	sq := []float32{float32(shard * shard)}
+	if err := t.timed(res, func() error { return t.par.EP.AllReduce(sq, parallel.Sum) }); err != nil {
+		return 0, fmt.Errorf("summing the expert shards' gradient norms over the ranks: %w", err)
+	}
+	return math.Sqrt(rep*rep + float64(sq[0])), nil
+}
+
+// accumulate runs forward and backward on this rank's micro-batches of one step that have a
+// trained target, with the weights runStep describes (from the counts of the whole step, every
+// rank's micro-batches), leaving the step's gradient in the trainable
 // parameters and its losses, tokens, routing figures and phase times in res. It stops at the
 // first non-finite loss (res.Skipped, the tape reset) and sets res.Empty, running nothing, when
 // no micro-batch has a trained target.
@@ -146,10 +183,19 @@ func (t *Trainer) accumulate(res *StepResult, micro []microBatch) error {
 	scale := 1 / float64(res.MicroBatches) // of each micro-batch's total loss: its router losses' weight
 	nMoE := len(t.moeLayers)
 	if nMoE > 0 {
-		res.Load = make([][]int, nMoE)
+		res.Load = make([][]int, nMoE) // every layer's row, even on a rank whose micro-batches all drop out: reduceStep sums them
+		for l, layer := range t.moeLayers {
+			res.Load[l] = make([]int, t.model.Blocks[layer].MoE.Router.Config().NumExperts)
+		}
 	}
 	for _, mb := range micro {
+		if mb.inputs == nil {
+			continue // another rank's
+		}
 		if mb.trained == 0 {
+			if t.expertParallel() {
+				return fmt.Errorf("a micro-batch has no trained target; with the experts split over ranks (parallel.expert_parallel > 1) every rank must run every micro-batch: train on pretraining data or use parallel.expert_parallel=1")
+			}
 			continue
 		}
 		w := float64(mb.trained) / float64(total) // the LM loss's weight, n_i/N
@@ -168,9 +214,6 @@ func (t *Trainer) accumulate(res *StepResult, micro []microBatch) error {
 		}
 		for l, rt := range out.Routings {
 			st := rt.Stats()
-			if res.Load[l] == nil {
-				res.Load[l] = make([]int, len(st.TokensPerExpert))
-			}
 			for e, n := range st.TokensPerExpert {
 				res.Load[l][e] += n
 			}
@@ -180,8 +223,12 @@ func (t *Trainer) accumulate(res *StepResult, micro []microBatch) error {
 		res.Tokens += mb.trained
 		if !finite(loss.Total.Item()) {
 			res.Skipped, res.BadTensor = true, nonFiniteSource(loss, out.Logits)
-			t.tape.Reset()
-			break
+			if !t.expertParallel() {
+				t.tape.Reset()
+				break
+			}
+			// With the experts split over ranks the backward pass exchanges token copies with the
+			// other ranks, which wait for it: run it; the step is dropped all the same.
 		}
 		start = time.Now()
 		objective := t.tape.Scale(loss.Total, scale)

@@ -164,11 +164,12 @@ func TestNonFiniteGuard(t *testing.T) {
 }
 
 // TestUnsupportedSettingsRefused: settings that validate but this version
-// cannot run are refused up front with the key and the way out.
+// cannot run, or that this trainer cannot run alone, are refused up front
+// with the key and the way out.
 func TestUnsupportedSettingsRefused(t *testing.T) {
 	for set, want := range map[string]string{
 		"train.precision=bf16":  "use --set train.precision=fp32",
-		"parallel.world_size=2": "use backend local, world_size 1",
+		"parallel.world_size=2": "start multi-rank runs with RunLocal or RunRank",
 	} {
 		c := testConfig(t, set)
 		_, err := New(Options{Config: c, RunDir: t.TempDir()})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -68,6 +69,13 @@ type Options struct {
 	// OnStep, when set, is called after every optimizer step (and its
 	// logging and checkpoint) with the number of steps done.
 	OnStep func(step int)
+	// Parallel, when set, makes this trainer one rank of a multi-rank run
+	// (see Parallel). Every rank passes the same Config and its own Train
+	// batches from the same sampler; each trains its share of every step.
+	// Rank 0 alone logs, writes metrics and checkpoints; every rank resumes
+	// from the same run directory. Model must be nil: each rank builds the
+	// configured model and keeps its expert shard.
+	Parallel *Parallel
 }
 
 // Trainer owns a run's model, optimizer and state.
@@ -104,6 +112,14 @@ type Trainer struct {
 	// wrapMetrics, when set, wraps the metrics file's writer (tests inject
 	// write failures through it).
 	wrapMetrics func(io.Writer) io.Writer
+	// A multi-rank run's state (nil and empty in a one-rank run): this
+	// rank's groups, its trainable parameters split into the replicated
+	// ones and its expert shard, and the buffers of the step's reductions.
+	par                     *Parallel
+	replicated, expertShard []*autograd.Tensor
+	figures, bucket         []float32
+	dispatchers             []commTimer   // the MoE layers' expert-parallel dispatchers
+	dispatchSeen            time.Duration // their communication time already counted
 }
 
 // MaxBadSteps is how many consecutive non-finite steps stop a run.
@@ -119,8 +135,8 @@ func New(opts Options) (*Trainer, error) {
 	if err := checkSupported(c); err != nil {
 		return nil, err
 	}
-	if opts.Log == nil {
-		opts.Log = io.Discard
+	if opts.Log == nil || opts.Parallel != nil && opts.Parallel.World.Rank() != 0 {
+		opts.Log = io.Discard // rank 0 speaks for a multi-rank run
 	}
 	eng := opts.Engine
 	if eng == nil {
@@ -142,6 +158,9 @@ func New(opts Options) (*Trainer, error) {
 			t.moeLayers = append(t.moeLayers, i)
 		}
 	}
+	if err := t.joinRanks(opts.Parallel); err != nil {
+		return nil, err
+	}
 	if len(t.params) == 0 {
 		return nil, fmt.Errorf("model: all %d parameters are frozen, nothing to train; unfreeze some (layers.Model.Unfreeze)", len(m.Params()))
 	}
@@ -161,18 +180,25 @@ func New(opts Options) (*Trainer, error) {
 		return nil, err // already "schedule: ..."; a run of 0 steps only saves its model
 	}
 	if opts.OptimizerState != nil && !opts.Resume {
-		if err := t.opt.LoadState(opts.OptimizerState); err != nil {
+		st := opts.OptimizerState
+		if t.expertParallel() { // the caller's whole-model state, shared by every rank: slice a copy
+			st = maps.Clone(st)
+			t.sliceExperts(st)
+		}
+		if err := t.opt.LoadState(st); err != nil {
 			return nil, fmt.Errorf("optimizer state to start from: %w", err)
 		}
 		t.optStepBase = t.opt.Steps()
 	}
-	if !opts.Resume {
-		if err := ClaimRunDir(opts.RunDir, opts.Force); err != nil {
-			return nil, err
+	if t.rank() == 0 { // the other ranks of a multi-rank run only read it, when resuming
+		if !opts.Resume {
+			if err := ClaimRunDir(opts.RunDir, opts.Force); err != nil {
+				return nil, err
+			}
 		}
-	}
-	if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
-		return nil, fmt.Errorf("run dir: %w", err)
+		if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+			return nil, fmt.Errorf("run dir: %w", err)
+		}
 	}
 	if opts.Resume {
 		if err := t.restore(); err != nil {
@@ -259,7 +285,7 @@ type Result struct {
 func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	c := t.cfg.Train
 	t.publish()
-	metrics, err := OpenMetricsLog(t.opts.RunDir, t.resumeStep(), t.opts.Log)
+	metrics, err := t.openMetrics()
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +300,12 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 	startStep := t.step
 	window := newLogWindow()
 	for t.step < c.Steps {
-		if !t.beginStep(ctx) {
+		stop, err := t.agreeStop(!t.beginStep(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if stop {
+			t.endStep() // a step this rank began but the others stop before
 			res.Interrupted = true
 			break
 		}
@@ -292,7 +323,10 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			if rec := window.record(t, sr.LR, start); rec != nil {
 				res.FinalLoss = rec.Loss
 				if evalNow {
-					ev := t.evaluate()
+					ev, err := t.evaluate()
+					if err != nil {
+						return nil, fmt.Errorf("evaluation at step %d: %w", t.step, err)
+					}
 					rec.ValLoss, rec.ValPPL = &ev.Loss, &ev.PPL
 					res.ValLoss = ev.Loss
 				}
@@ -361,7 +395,7 @@ func lostSince(saved int) string {
 // MaxBadSteps in a row; an applied step ends the bad run.
 func (t *Trainer) guard(sr *StepResult, prog *Progress) error {
 	if sr.Empty { // no trained target: neither applied nor non-finite
-		prog.Message("step %d: no trained target in its %d micro-batches; nothing applied", t.step, t.cfg.Train.GradAccumSteps)
+		prog.Message("step %d: no trained target in its %d micro-batches; nothing applied", t.step, t.cfg.AccumSteps()*t.worldSize())
 		return nil
 	}
 	if !sr.Skipped {

@@ -8,6 +8,7 @@ type logWindow struct {
 	n, dropped, tokens               int
 	load                             [][]int // [MoE layer][expert] kept slots
 	since                            time.Time
+	comm                             time.Duration // in collectives (multi-rank runs)
 }
 
 func newLogWindow() *logWindow { return &logWindow{since: time.Now()} }
@@ -15,6 +16,7 @@ func newLogWindow() *logWindow { return &logWindow{since: time.Now()} }
 // add counts a step's tokens and, if it was applied, its figures.
 func (w *logWindow) add(sr *StepResult) {
 	w.tokens += sr.Tokens
+	w.comm += sr.Comm
 	if sr.Skipped {
 		return
 	}
@@ -51,5 +53,9 @@ func (w *logWindow) record(t *Trainer, lr float64, start time.Time) *Record {
 		TokensPerS: float64(w.tokens) / time.Since(w.since).Seconds(), ElapsedS: time.Since(start).Seconds(),
 		Dropped: w.dropped, Entropy: w.entropy / n, MoELayers: t.moeLayers}
 	rec.ExpertLoad, rec.MaxLoad = loadFractions(w.load)
+	if t.par != nil {
+		rec.Ranks = t.worldSize()
+		rec.CommShare = w.comm.Seconds() / time.Since(w.since).Seconds()
+	}
 	return rec
 }

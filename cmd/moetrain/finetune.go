@@ -160,7 +160,7 @@ func runFinetune(cmd *cobra.Command, cfg *configs.Config, m *layers.Model, out s
 	}
 	fmt.Fprintln(w, fd.Summary())
 	run := trainRun{command: "finetune", cfg: cfg, out: out, resume: resume, force: force, model: m,
-		batches: fd.TrainBatches(cfg), val: fd.EvalSet(cfg)}
+		batches: func() train.Batches { return fd.TrainBatches(cfg) }, val: fd.EvalSet(cfg)}
 	_, lora := m.AttachedLoRA()
 	if lora {
 		run.extras = func(stepDir string) error {

@@ -35,9 +35,9 @@ func loadTrainingData(w io.Writer, cfg *configs.Config) (*train.Data, error) {
 type trainRun struct {
 	command       string // for messages: "pretrain"
 	cfg           *configs.Config
-	batches       train.Batches
-	val           train.EvalSet // nil: no evaluation
-	entropy       float64       // the data's unigram entropy, for the last line; 0: not known
+	batches       func() train.Batches // each rank's own, from the same sampler
+	val           train.EvalSet        // nil: no evaluation
+	entropy       float64              // the data's unigram entropy, for the last line; 0: not known
 	out           string
 	resume, force bool
 	model         *layers.Model               // nil: a fresh model from cfg
@@ -48,7 +48,8 @@ type trainRun struct {
 // withData sets the run's batches, evaluation windows and entropy from
 // pretraining data.
 func (r trainRun) withData(ds *train.Data) trainRun {
-	r.batches, r.val, r.entropy = ds.TrainBatches(r.cfg), ds.EvalSet(r.cfg), ds.UnigramEntropy
+	r.batches = func() train.Batches { return ds.TrainBatches(r.cfg) }
+	r.val, r.entropy = ds.EvalSet(r.cfg), ds.UnigramEntropy
 	return r
 }
 
@@ -82,39 +83,69 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 	if err := train.CheckMemory(r.cfg, train.MemoryUse{Frozen: frozen, Loaded: r.model != nil}); err != nil {
 		return fmt.Errorf("%s: %w", r.command, err)
 	}
-	tr, err := train.New(train.Options{
-		Config: r.cfg, RunDir: r.out, Resume: r.resume, Force: r.force, Log: w,
-		Train: r.batches, Val: r.val, Model: r.model, OptimizerState: r.optState,
-		CheckpointExtras: r.extras,
-	})
-	var inUse *train.RunDirInUseError
-	if errors.As(err, &inUse) {
-		return fmt.Errorf("%s: %w; continue it with --resume, start over in it with --force (deletes its checkpoints and metrics), or pass another --out", r.command, err)
+	if r.cfg.Parallel.WorldSize > 1 || r.cfg.Parallel.Backend != configs.BackendLocal {
+		return r.executeRanks(cmd)
 	}
+	tr, err := train.New(r.options(w, r.model))
 	if err != nil {
-		return err
+		return r.explain(err)
 	}
-	m := tr.Model()
-	fmt.Fprintf(w, "model: %d layers (%d MoE), %s parameters; run dir %s\n",
-		r.cfg.Model.NLayers, r.cfg.NumMoELayers(), humanCount(m.NumParams()), r.out)
-	if r.resume {
-		if done, steps := tr.StepsDone(), r.cfg.Train.Steps; done >= steps {
-			fmt.Fprintf(w, "already at step %d of train.steps = %d; nothing to do (raise train.steps to train further, e.g. --set train.steps=%d)\n",
-				done, steps, max(done, steps)*2)
-			return nil
-		}
-		fmt.Fprintf(w, "resuming at step %d of %d\n", tr.StepsDone(), r.cfg.Train.Steps)
+	if r.started(w, tr) {
+		return nil
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	finished := make(chan struct{})
 	defer close(finished)
-	go watchSignals(sigs, finished, tr, r.cfg.Train.Steps, cmd.ErrOrStderr())
+	go watchSignals(sigs, finished, newTrainers(tr), r.cfg.Train.Steps, cmd.ErrOrStderr())
 	res, err := tr.Run(cmd.Context())
 	if err != nil {
 		return err
 	}
+	return r.report(w, res)
+}
+
+// options returns the trainer options of a rank training m (nil: a fresh
+// model from the configuration), logging to w.
+func (r trainRun) options(w io.Writer, m *layers.Model) train.Options {
+	return train.Options{
+		Config: r.cfg, RunDir: r.out, Resume: r.resume, Force: r.force, Log: w,
+		Train: r.batches(), Val: r.val, Model: m, OptimizerState: r.optState,
+		CheckpointExtras: r.extras,
+	}
+}
+
+// explain adds what to do to the run directory's refusal.
+func (r trainRun) explain(err error) error {
+	var inUse *train.RunDirInUseError
+	if errors.As(err, &inUse) {
+		return fmt.Errorf("%s: %w; continue it with --resume, start over in it with --force (deletes its checkpoints and metrics), or pass another --out", r.command, err)
+	}
+	return err
+}
+
+// started prints the model line, and where a resumed run stands, once the
+// trainer (rank 0's in a multi-rank run) is built, and reports whether the
+// resumed run is already done (saying so).
+func (r trainRun) started(w io.Writer, tr *train.Trainer) (done bool) {
+	m := tr.Model()
+	fmt.Fprintf(w, "model: %d layers (%d MoE), %s parameters; run dir %s\n",
+		r.cfg.Model.NLayers, r.cfg.NumMoELayers(), humanCount(m.NumParams()), r.out)
+	if !r.resume {
+		return false
+	}
+	if done, steps := tr.StepsDone(), r.cfg.Train.Steps; done >= steps {
+		fmt.Fprintf(w, "already at step %d of train.steps = %d; nothing to do (raise train.steps to train further, e.g. --set train.steps=%d)\n",
+			done, steps, max(done, steps)*2)
+		return true
+	}
+	fmt.Fprintf(w, "resuming at step %d of %d\n", tr.StepsDone(), r.cfg.Train.Steps)
+	return false
+}
+
+// report prints how the run ended.
+func (r trainRun) report(w io.Writer, res *train.Result) error {
 	if res.Interrupted {
 		fmt.Fprintf(w, "interrupted at step %d; saved %s; continue with --resume\n", res.Steps, res.Checkpoint)
 		return nil
@@ -138,7 +169,7 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 // once; a second one quits the process at once, without saving, after
 // saying which steps that abandons (exit 128 + the signal's number: 130 for
 // Ctrl-C, 143 for SIGTERM). It returns when finished is closed.
-func watchSignals(sigs <-chan os.Signal, finished <-chan struct{}, tr *train.Trainer, steps int, w io.Writer) {
+func watchSignals(sigs <-chan os.Signal, finished <-chan struct{}, tr *trainers, steps int, w io.Writer) {
 	stopping := false
 	for {
 		select {

@@ -5,13 +5,14 @@ import (
 	"runtime"
 
 	"github.com/moetrain/moetrain/autograd"
+	"github.com/moetrain/moetrain/parallel"
 	"github.com/spf13/cobra"
 )
 
 func newVersionCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
-		Short: "Print version, Go version, GEMM, BLAS and SIMD backends, GOMAXPROCS",
+		Short: "Print version, Go version, GEMM, BLAS and SIMD backends, GOMAXPROCS, MPI",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			w := cmd.OutOrStdout()
@@ -21,7 +22,16 @@ func newVersionCommand() *cobra.Command {
 			fmt.Fprintf(w, "blas:       %s\n", autograd.BLASBackend())
 			fmt.Fprintf(w, "simd:       %s\n", autograd.SIMDBackend())
 			fmt.Fprintf(w, "gomaxprocs: %d\n", runtime.GOMAXPROCS(0))
+			fmt.Fprintf(w, "mpi:        %s\n", mpiLine())
 			return nil
 		},
 	}
+}
+
+// mpiLine says whether the MPI backend (parallel.backend=mpi) is built in.
+func mpiLine() string {
+	if !parallel.MPIBuilt() {
+		return "not built in (parallel.backend=local only; build with mpicc installed for mpi)"
+	}
+	return "built in: " + parallel.MPIVersion()
 }

@@ -13,7 +13,7 @@ func TestVersion(t *testing.T) {
 	if code := Execute([]string{"version"}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
 	}
-	for _, want := range []string{"moetrain ", "go:", "gemm:       " + autograd.GEMMBackend(), "blas:       " + autograd.BLASBackend(), "simd:       " + autograd.SIMDBackend(), "gomaxprocs:"} {
+	for _, want := range []string{"moetrain ", "go:", "gemm:       " + autograd.GEMMBackend(), "blas:       " + autograd.BLASBackend(), "simd:       " + autograd.SIMDBackend(), "gomaxprocs:", "mpi:        " + mpiLine()} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("version output lacks %q:\n%s", want, out.String())
 		}
