@@ -50,3 +50,22 @@ func TestPretrainParallel(t *testing.T) {
 		t.Errorf("pretrain with the mpi backend outside mpirun: exit %d, stderr %q; want exit 1 saying %q", code, errs, want)
 	}
 }
+
+// TestRankOutput: ranks other than 0 of an MPI job print nothing to stdout.
+func TestRankOutput(t *testing.T) {
+	for _, tc := range []struct {
+		vars  map[string]string
+		quiet bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"OMPI_COMM_WORLD_RANK": "0"}, false},
+		{map[string]string{"OMPI_COMM_WORLD_RANK": "3"}, true},
+		{map[string]string{"PMIX_RANK": "1"}, true},
+		{map[string]string{"PMIX_RANK": "0"}, false},
+	} {
+		var b strings.Builder
+		if got := rankOutput(func(k string) string { return tc.vars[k] }, &b) != &b; got != tc.quiet {
+			t.Errorf("%v: quiet %v, want %v", tc.vars, got, tc.quiet)
+		}
+	}
+}

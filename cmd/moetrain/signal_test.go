@@ -17,7 +17,7 @@ import (
 // that tests can run it as a child process and signal it.
 func TestMain(m *testing.M) {
 	if os.Getenv("MOETRAINTEST_AS_CLI") == "1" {
-		os.Exit(Execute(os.Args[1:], os.Stdout, os.Stderr))
+		os.Exit(Execute(os.Args[1:], rankOutput(os.Getenv, os.Stdout), os.Stderr))
 	}
 	os.Exit(m.Run())
 }
