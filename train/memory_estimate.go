@@ -129,7 +129,13 @@ func checkMemoryAgainst(c *configs.Config, use MemoryUse, avail int64) error {
 	if use.Loaded {
 		est.Weights = 0
 	}
-	need := est.Total()
+	// The local backend runs every rank in this process, each with its own
+	// replica (built whole before an expert-parallel rank keeps its shard).
+	ranks := int64(1)
+	if c.Parallel.Backend == configs.BackendLocal && c.Parallel.WorldSize > 1 {
+		ranks = int64(c.Parallel.WorldSize)
+	}
+	need := est.Total() * ranks
 	if need <= avail {
 		return nil
 	}
@@ -140,8 +146,15 @@ func checkMemoryAgainst(c *configs.Config, use MemoryUse, avail int64) error {
 		what = fmt.Sprintf("the model's %s parameters dominate: choose a smaller model (model.d_model %d, model.n_layers %d, moe.num_experts %s, moe.expert_ffn_hidden_size %d)",
 			HumanCount(est.Params), c.Model.DModel, c.Model.NLayers, c.MoE.NumExperts, c.MoE.ExpertFFNHiddenSize)
 	}
-	return fmt.Errorf("this run needs about %s of memory (weights %s, gradients %s, AdamW state %s, activations of one micro-batch %s) but the machine has %s available; %s",
-		humanBytes(need), humanBytes(est.Weights), humanBytes(est.Gradients), humanBytes(est.Optimizer), humanBytes(est.Activations),
+	if ranks > 1 {
+		what += fmt.Sprintf("; the %d ranks of parallel.world_size each hold these in this process: fewer ranks, or the mpi backend across machines, need less here", ranks)
+	}
+	perRank := ""
+	if ranks > 1 {
+		perRank = fmt.Sprintf(", for each of %d ranks", ranks)
+	}
+	return fmt.Errorf("this run needs about %s of memory (weights %s, gradients %s, AdamW state %s, activations of one micro-batch %s%s) but the machine has %s available; %s",
+		humanBytes(need), humanBytes(est.Weights), humanBytes(est.Gradients), humanBytes(est.Optimizer), humanBytes(est.Activations), perRank,
 		humanBytes(avail), what)
 }
 

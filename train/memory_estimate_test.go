@@ -171,3 +171,23 @@ func TestParseMemAvailable(t *testing.T) {
 		t.Errorf("MemAvailable = %d on this machine", n)
 	}
 }
+
+// TestCheckMemoryLocalRanks: the local backend holds every rank in this
+// process, so a world of 3 needs three times one rank's memory; an MPI rank
+// needs its own only.
+func TestCheckMemoryLocalRanks(t *testing.T) {
+	c := loadPreset(t, "small")
+	one := EstimateMemory(c).Total()
+	c.Parallel.WorldSize = 3
+	if err := checkMemoryAgainst(c, MemoryUse{}, 3*one); err != nil {
+		t.Errorf("refused with exactly the memory of 3 local ranks: %v", err)
+	}
+	err := checkMemoryAgainst(c, MemoryUse{}, 3*one-1)
+	if err == nil || !strings.Contains(err.Error(), "for each of 3 ranks") || !strings.Contains(err.Error(), "mpi backend") {
+		t.Errorf("with one byte less than 3 local ranks need: %v", err)
+	}
+	c.Parallel.Backend = configs.BackendMPI
+	if err := checkMemoryAgainst(c, MemoryUse{}, one); err != nil {
+		t.Errorf("an MPI rank refused with its own memory: %v", err)
+	}
+}
