@@ -28,7 +28,7 @@ func TestPretrainParallel(t *testing.T) {
 			t.Fatalf("pretrain %v: exit %d: %s", extra, code, errs)
 		}
 		for _, want := range []string{"parallel: 2 ranks (local backend), 1 data-parallel x 2 expert-parallel; global batch 8 sequences = 4 per micro-batch x 2 ranks x 1 accumulation steps",
-			"step 8/8", "val loss", "done: 8 steps"} {
+			"model: 2 layers (2 MoE), 47.5k parameters (35.2k on each rank: the experts split over 2)", "step 8/8", "val loss", "done: 8 steps"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("pretrain %v output lacks %q:\n%s", extra, want, out)
 			}

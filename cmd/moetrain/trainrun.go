@@ -130,8 +130,20 @@ func (r trainRun) explain(err error) error {
 // resumed run is already done (saying so).
 func (r trainRun) started(w io.Writer, tr *train.Trainer) (done bool) {
 	m := tr.Model()
-	fmt.Fprintf(w, "model: %d layers (%d MoE), %s parameters; run dir %s\n",
-		r.cfg.Model.NLayers, r.cfg.NumMoELayers(), humanCount(m.NumParams()), r.out)
+	params := humanCount(m.NumParams()) + " parameters"
+	if ep := r.cfg.Parallel.ExpertParallel; ep > 1 { // this rank holds 1/ep of the experts
+		shard := 0
+		for _, blk := range m.Blocks {
+			if blk.MoE != nil {
+				for _, p := range blk.MoE.Experts.Params() {
+					shard += p.Len()
+				}
+			}
+		}
+		params = fmt.Sprintf("%s parameters (%s on each rank: the experts split over %d)", humanCount(m.NumParams()+(ep-1)*shard), humanCount(m.NumParams()), ep)
+	}
+	fmt.Fprintf(w, "model: %d layers (%d MoE), %s; run dir %s\n",
+		r.cfg.Model.NLayers, r.cfg.NumMoELayers(), params, r.out)
 	if !r.resume {
 		return false
 	}
