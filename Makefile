@@ -13,9 +13,11 @@ CC        ?= cc
 # Where the checks beyond `make test` find staticcheck (.ci/run installs the pinned version there).
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 # -race runs on the tests that exercise goroutines: autograd's engines and core pool, the optimizer,
-# checkpoint saves, and the training loop's resume/eval paths (filtered to keep the race build short).
+# checkpoint saves, the training loop's resume/eval paths and multi-rank runs, the local backend and the
+# expert-parallel dispatcher (filtered to keep the race build short).
 RACE_AUTOGRAD ?= Engine|SplitRange|Pool|GEMMAccounting|Concurrent|SgemmTiled$$|PeaksLeave|Profile|CheckFinite
-RACE_TRAIN    ?= Resume|Eval|Dropout|Inference|Engines
+RACE_TRAIN    ?= Resume|Eval|Dropout|Inference|Engines|Parallel
+RACE_PARALLEL ?= Local|ExpertParallel
 
 .PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck fuzz hostile test-mpi
 
@@ -74,6 +76,7 @@ race:
 	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m -run '$(RACE_AUTOGRAD)' ./autograd/
 	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m ./optim/ ./checkpoint/
 	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m -run '$(RACE_TRAIN)' ./train/
+	$(GO) test $(GOFLAGS_T) -race -count=1 -timeout 10m -run '$(RACE_PARALLEL)' ./parallel/
 
 # Both builds: with the BLAS tag and without it (the gonum route's files).
 staticcheck:
