@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -27,7 +28,7 @@ func TestPretrainParallel(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("pretrain %v: exit %d: %s", extra, code, errs)
 		}
-		for _, want := range []string{"parallel: 2 ranks (local backend), 1 data-parallel x 2 expert-parallel; global batch 8 sequences = 4 per micro-batch x 2 ranks x 1 accumulation steps",
+		for _, want := range []string{"parallel: 2 ranks (local backend), 1 data-parallel x 2 expert-parallel; global batch 8 sequences = 4 per micro-batch x 2 ranks x 1 accumulation steps; ",
 			"model: 2 layers (2 MoE), 47.5k parameters (35.2k on each rank: the experts split over 2)", "step 8/8", "val loss", "done: 8 steps"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("pretrain %v output lacks %q:\n%s", extra, want, out)
@@ -67,5 +68,26 @@ func TestRankOutput(t *testing.T) {
 		if got := rankOutput(func(k string) string { return tc.vars[k] }, &b) != &b; got != tc.quiet {
 			t.Errorf("%v: quiet %v, want %v", tc.vars, got, tc.quiet)
 		}
+	}
+}
+
+// TestShareCores: an unbound rank of an MPI job with GOMAXPROCS unset
+// computes on its share of the cores; a set GOMAXPROCS, a one-rank job or
+// no MPI launcher leaves GOMAXPROCS alone.
+func TestShareCores(t *testing.T) {
+	all := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(all)
+	env := func(vars map[string]string) func(string) string { return func(k string) string { return vars[k] } }
+	for _, vars := range []map[string]string{{}, {"OMPI_COMM_WORLD_LOCAL_SIZE": "1"}, {"OMPI_COMM_WORLD_LOCAL_SIZE": "2", "GOMAXPROCS": "7"}} {
+		if n := shareCores(env(vars)); n != all || runtime.GOMAXPROCS(0) != all {
+			t.Errorf("%v: %d cores (GOMAXPROCS %d), want all %d kept", vars, n, runtime.GOMAXPROCS(0), all)
+		}
+	}
+	if all < runtime.NumCPU() {
+		t.Skipf("this process may use %d of %d CPUs (bound): shareCores keeps a binding", all, runtime.NumCPU())
+	}
+	want := max(1, all/2)
+	if n := shareCores(env(map[string]string{"OMPI_COMM_WORLD_LOCAL_SIZE": "2"})); n != want || runtime.GOMAXPROCS(0) != want {
+		t.Errorf("2 local ranks: %d cores (GOMAXPROCS %d), want %d", n, runtime.GOMAXPROCS(0), want)
 	}
 }

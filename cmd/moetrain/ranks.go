@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 
@@ -89,9 +91,9 @@ func (r trainRun) executeRanks(cmd *cobra.Command) error {
 		set.add(rank, tr)
 		if rank == 0 {
 			nothingToDo = r.started(w, tr)
-			fmt.Fprintf(w, "parallel: %d ranks (%s backend), %d data-parallel x %d expert-parallel; global batch %d sequences = %d per micro-batch x %d ranks x %d accumulation steps\n",
+			fmt.Fprintf(w, "parallel: %d ranks (%s backend), %d data-parallel x %d expert-parallel; global batch %d sequences = %d per micro-batch x %d ranks x %d accumulation steps; %s\n",
 				p.WorldSize, p.Backend, p.WorldSize/p.ExpertParallel, p.ExpertParallel, r.cfg.GlobalBatch(),
-				r.cfg.Train.MicroBatchSize, p.WorldSize, r.cfg.AccumSteps())
+				r.cfg.Train.MicroBatchSize, p.WorldSize, r.cfg.AccumSteps(), coresLine(p))
 		}
 	}
 	opts := func(rank int) (train.Options, error) {
@@ -116,6 +118,7 @@ func (r trainRun) executeRanks(cmd *cobra.Command) error {
 			return fmt.Errorf("%s: parallel.backend=mpi: %w", r.command, merr)
 		}
 		defer comm.Close()
+		shareCores(os.Getenv)
 		if comm.Size() != p.WorldSize {
 			return fmt.Errorf("%s: parallel.backend=mpi: the MPI job has %d processes but parallel.world_size = %d; launch with mpirun -np %d (or srun --mpi=pmix -n %d), or set parallel.world_size=%d",
 				r.command, comm.Size(), p.WorldSize, p.WorldSize, p.WorldSize, comm.Size())
@@ -160,4 +163,30 @@ func (r trainRun) rankModels() ([]*layers.Model, error) {
 		models = append(models, m)
 	}
 	return models, nil
+}
+
+// shareCores gives this rank of an MPI job its share of the machine when
+// the launcher left it free to run anywhere (mpirun --bind-to none, or more
+// ranks than its binding policy covers) and GOMAXPROCS is not set: each of
+// the job's L ranks on this machine (OMPI_COMM_WORLD_LOCAL_SIZE) runs its Go
+// scheduler and GEMM goroutines on CPUs/L cores, instead of every rank on
+// all of them. A rank the launcher bound already has GOMAXPROCS from its
+// binding, which is kept. It returns the cores this rank uses.
+func shareCores(getenv func(string) string) int {
+	cpus := runtime.GOMAXPROCS(0)
+	local, err := strconv.Atoi(getenv("OMPI_COMM_WORLD_LOCAL_SIZE"))
+	if getenv("GOMAXPROCS") != "" || err != nil || local <= 1 || cpus < runtime.NumCPU() {
+		return cpus
+	}
+	n := max(1, cpus/local)
+	runtime.GOMAXPROCS(n)
+	return n
+}
+
+// coresLine says how many cores each rank computes on.
+func coresLine(p configs.ParallelConfig) string {
+	if p.Backend == configs.BackendLocal {
+		return fmt.Sprintf("%d of this process's %d cores per rank", max(1, runtime.GOMAXPROCS(0)/p.WorldSize), runtime.GOMAXPROCS(0))
+	}
+	return fmt.Sprintf("%d cores on rank 0", runtime.GOMAXPROCS(0))
 }
