@@ -3,7 +3,6 @@ package parallel
 import (
 	"fmt"
 	"time"
-	"unsafe"
 
 	"github.com/moetrain/moetrain/autograd"
 	"github.com/moetrain/moetrain/layers"
@@ -23,13 +22,16 @@ import (
 // rows for a rank or holds none; rows of float64 tensors travel bit for bit
 // as pairs of float32 values.
 //
-// A dispatcher serves one rank's goroutine. When a collective fails (a peer
-// lost or stuck past the timeout), Dispatch, Combine and the backward pass
-// panic with a *DispatchError, which the trainer recovers.
+// Everything a call needs later travels in its Plan, so one dispatcher
+// serves any number of calls on one tape. A dispatcher serves one rank's
+// goroutine. When a collective fails (a peer lost or stuck past the
+// timeout), Dispatch, Combine and the backward pass panic with a
+// *DispatchError, which the trainer recovers.
 type ExpertParallelDispatcher struct {
 	ep       Comm
-	experts  int // E, over the whole group
-	local    int // E/W, on this rank
+	experts  int   // E, over the whole group
+	local    int   // E/W, on this rank
+	perRank  []int // [W] E/W: the count exchange's counts, never written
 	commTime time.Duration
 }
 
@@ -37,45 +39,23 @@ type ExpertParallelDispatcher struct {
 // numExperts experts split over ep's ranks; numExperts must be a multiple
 // of ep.Size().
 func NewExpertParallelDispatcher(ep Comm, numExperts int) (*ExpertParallelDispatcher, error) {
+	if ep == nil {
+		return nil, fmt.Errorf("parallel: expert-parallel dispatcher without a communicator: pass the expert-parallel group's Comm")
+	}
 	w := ep.Size()
 	if numExperts < 1 || numExperts%w != 0 {
 		return nil, fmt.Errorf("parallel: %d experts do not split over %d expert-parallel ranks; use a parallel.expert_parallel that divides the experts", numExperts, w)
 	}
-	return &ExpertParallelDispatcher{ep: ep, experts: numExperts, local: numExperts / w}, nil
+	perRank := make([]int, w)
+	for r := range perRank {
+		perRank[r] = numExperts / w
+	}
+	return &ExpertParallelDispatcher{ep: ep, experts: numExperts, local: numExperts / w, perRank: perRank}, nil
 }
 
 // CommTime returns the wall time this dispatcher has spent in collectives,
 // forward and backward, since it was made.
 func (d *ExpertParallelDispatcher) CommTime() time.Duration { return d.commTime }
-
-// DispatchError is the panic value of an expert-parallel exchange that
-// failed; Err is the collective's error (a *Error).
-type DispatchError struct {
-	Collective string // what was being exchanged
-	Err        error
-}
-
-func (e *DispatchError) Error() string {
-	return fmt.Sprintf("expert-parallel dispatch: %s: %v", e.Collective, e.Err)
-}
-
-func (e *DispatchError) Unwrap() error { return e.Err }
-
-// epPlan is one Dispatch call's exchange: what Combine and both backward
-// passes replay.
-type epPlan struct {
-	rt       *router.Routing
-	width    int     // float32 values per row: D, or 2D for float64 rows
-	sendRows []int   // [W] rows this rank sends to each rank (its slots, by expert)
-	recvRows []int   // [W] rows it receives from each rank
-	order    []int32 // [R] regrouped row j is received row order[j]
-	offsets  []int   // [E/W+1] the local experts' groups in the regrouped rows
-}
-
-func (p *epPlan) Offsets() []int { return p.offsets }
-
-// received returns R, the rows this rank's experts process.
-func (p *epPlan) received() int { return len(p.order) }
 
 // exchange runs one AllToAllV, timed, and panics with a DispatchError on
 // failure.
@@ -89,65 +69,33 @@ func (d *ExpertParallelDispatcher) exchange(what string, send []float32, sendCou
 }
 
 // Dispatch returns the rows this rank's experts process, grouped by local
-// expert, [R, D], and the plan of the exchange.
+// expert, [R, D], and the plan of the exchange. It panics if rt does not
+// route over the dispatcher's E experts.
 func (d *ExpertParallelDispatcher) Dispatch(tp *autograd.Tape, x *autograd.Tensor, rt *router.Routing) (*autograd.Tensor, layers.Plan) {
 	if n := len(rt.Offsets) - 1; n != d.experts {
 		panic(fmt.Sprintf("parallel.ExpertParallelDispatcher: a routing over %d experts, built for %d", n, d.experts))
 	}
-	w := d.ep.Size()
+	p := d.newPlan(rt, rowLen(x))
 	mine := tp.GatherRows(x, rt.Token) // [M, D], grouped by global expert
-	p := &epPlan{rt: rt, width: rowWidth(x), sendRows: make([]int, w), recvRows: make([]int, w)}
-	// Tell every rank how many rows of each of its experts come from here.
-	counts := make([]float32, d.experts) // [E]: kept slots per expert, the rows sent
-	for e := range d.experts {
-		n := rt.Offsets[e+1] - rt.Offsets[e]
-		if n >= 1<<24 {
-			panic(&DispatchError{Collective: "expert row counts", Err: fmt.Errorf("%d rows for expert %d cannot be counted exactly in float32", n, e)})
-		}
-		counts[e] = float32(n)
-		p.sendRows[e/d.local] += n
+	shape := append([]int{p.rows()}, x.Shape()[1:]...)
+	out := tp.Alloc(x.DType(), shape...) // [R, D] grouped by local expert
+	if p.blocks == nil {
+		d.exchange("token rows to the experts", bits(mine), p.sendVals, bits(out), p.recvVals)
+	} else {
+		arrival := tp.Alloc(x.DType(), shape...) // [R, D] in arrival order
+		d.exchange("token rows to the experts", bits(mine), p.sendVals, bits(arrival), p.recvVals)
+		p.regroup(bits(out), bits(arrival), false)
 	}
-	perRank := make([]int, w)
-	for r := range perRank {
-		perRank[r] = d.local
-	}
-	got := make([]float32, w*d.local) // [W, E/W]: rows from rank s for local expert e
-	d.exchange("expert row counts", counts, perRank, got, perRank)
-	// Regroup: received rows come by source rank, then by local expert; the
-	// experts want them by local expert, then by source rank.
-	start := make([]int, w*d.local) // received row where (s, e)'s rows begin
-	at := 0
-	for s := range w {
-		for e := range d.local {
-			start[s*d.local+e] = at
-			n := int(got[s*d.local+e])
-			at += n
-			p.recvRows[s] += n
-		}
-	}
-	p.order = make([]int32, at)
-	p.offsets = make([]int, d.local+1)
-	j := 0
-	for e := range d.local {
-		p.offsets[e] = j
-		for s := range w {
-			for k := range int(got[s*d.local+e]) {
-				p.order[j] = int32(start[s*d.local+e] + k)
-				j++
-			}
-		}
-	}
-	p.offsets[d.local] = j
-	out := tp.Alloc(x.DType(), append([]int{p.received()}, x.Shape()[1:]...)...) // [R, D]
-	recv := tp.Alloc(x.DType(), out.Shape()...)                                  // [R, D] in arrival order
-	d.exchange("token rows to the experts", bits(mine), p.scaled(p.sendRows), bits(recv), p.scaled(p.recvRows))
-	permuteRows(out, recv, p.order, p.width, false)
 	if tp.Record("ExpertParallelDispatch", out, func() {
-		g := tp.Alloc(x.DType(), out.Shape()...) // gradient in arrival order
-		permuteRows(g, out.Grad(), p.order, p.width, true)
-		back := tp.Alloc(x.DType(), mine.Shape()...)
-		d.exchange("gradients of the token rows", bits(g), p.scaled(p.recvRows), bits(back), p.scaled(p.sendRows))
-		addInto(tp, mine, back)
+		send := gradBits(tp, out)
+		if p.blocks != nil {
+			g := tp.Alloc(x.DType(), shape...) // out's gradient in arrival order
+			p.regroup(bits(g), send, true)
+			send = bits(g)
+		}
+		// mine is this op's own intermediate: no other op adds into its
+		// gradient, so the exchange writes it directly.
+		d.exchange("gradients of the token rows", send, p.recvVals, gradBits(tp, mine), p.sendVals)
 	}, mine) {
 		forceGrad(tp, out)
 	}
@@ -156,100 +104,34 @@ func (d *ExpertParallelDispatcher) Dispatch(tp *autograd.Tape, x *autograd.Tenso
 
 // Combine sends the expert outputs out [R, D] back to the ranks their tokens
 // came from and returns y [N, D], the weighted sum of each token's copies.
+// It panics if plan does not come from an ExpertParallelDispatcher's
+// Dispatch.
 func (d *ExpertParallelDispatcher) Combine(tp *autograd.Tape, out *autograd.Tensor, plan layers.Plan) *autograd.Tensor {
 	p, ok := plan.(*epPlan)
 	if !ok {
 		panic(fmt.Sprintf("parallel.ExpertParallelDispatcher.Combine: plan %T does not come from its Dispatch", plan))
 	}
-	m := len(p.rt.Token)
-	arrival := tp.Alloc(out.DType(), out.Shape()...) // [R, D] in arrival order
-	permuteRows(arrival, out, p.order, p.width, true)
-	back := tp.Alloc(out.DType(), append([]int{m}, out.Shape()[1:]...)...) // [M, D] this rank's slots
-	d.exchange("expert outputs back", bits(arrival), p.scaled(p.recvRows), bits(back), p.scaled(p.sendRows))
+	send := bits(out)
+	if p.blocks != nil {
+		arrival := tp.Alloc(out.DType(), out.Shape()...) // [R, D] in arrival order
+		p.regroup(bits(arrival), send, true)
+		send = bits(arrival)
+	}
+	back := tp.Alloc(out.DType(), append([]int{len(p.rt.Token)}, out.Shape()[1:]...)...) // [M, D] this rank's slots
+	d.exchange("expert outputs back", send, p.recvVals, bits(back), p.sendVals)
 	if tp.Record("ExpertParallelCombine", back, func() {
-		g := tp.Alloc(out.DType(), out.Shape()...) // gradient in arrival order
-		d.exchange("gradients of the expert outputs", bits(back.Grad()), p.scaled(p.sendRows), bits(g), p.scaled(p.recvRows))
-		regrouped := tp.Alloc(out.DType(), out.Shape()...)
-		permuteRows(regrouped, g, p.order, p.width, false)
-		addInto(tp, out, regrouped)
+		gb := gradBits(tp, back)
+		if p.blocks == nil && !out.HasGrad() {
+			// Nothing else has added into out's gradient yet: receive
+			// straight into it.
+			d.exchange("gradients of the expert outputs", gb, p.sendVals, gradBits(tp, out), p.recvVals)
+			return
+		}
+		g := tp.Alloc(out.DType(), out.Shape()...) // [R, D] in arrival order
+		d.exchange("gradients of the expert outputs", gb, p.sendVals, bits(g), p.recvVals)
+		addArrival(tp, out, g, p)
 	}, out) {
 		forceGrad(tp, back)
 	}
 	return tp.ScatterAddRowsWeighted(back, p.rt.Weight, p.rt.Token, p.rt.Tokens()) // [N, D]
-}
-
-// scaled returns row counts as float32 value counts.
-func (p *epPlan) scaled(rows []int) []int {
-	out := make([]int, len(rows))
-	for i, r := range rows {
-		out[i] = r * p.width
-	}
-	return out
-}
-
-// rowWidth is the float32 values of one row of x [N, D]: D, or 2D for float64.
-func rowWidth(x *autograd.Tensor) int {
-	d := 1
-	for _, n := range x.Shape()[1:] {
-		d *= n
-	}
-	if x.DType() == autograd.Float64 {
-		return 2 * d
-	}
-	return d
-}
-
-// bits views t's values as float32s: the values of a float32 tensor, the bit
-// halves of a float64 one. Collectives that only move data carry both.
-func bits(t *autograd.Tensor) []float32 {
-	if t.DType() != autograd.Float64 {
-		return t.F32()
-	}
-	v := t.F64()
-	if len(v) == 0 {
-		return nil
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(&v[0])), 2*len(v))
-}
-
-// permuteRows sets dst row j = src row order[j] (inverse: dst row order[j] =
-// src row j), rows of width float32 values of bits().
-func permuteRows(dst, src *autograd.Tensor, order []int32, width int, inverse bool) {
-	db, sb := bits(dst), bits(src)
-	for j, o := range order {
-		a, b := j, int(o)
-		if inverse {
-			a, b = b, a
-		}
-		copy(db[a*width:(a+1)*width], sb[b*width:(b+1)*width])
-	}
-}
-
-// addInto adds g's values into t's gradient.
-func addInto(tp *autograd.Tape, t, g *autograd.Tensor) {
-	if !t.RequiresGrad() {
-		return
-	}
-	if t.DType() == autograd.Float64 {
-		dst, src := autograd.GradOf[float64](tp, t), g.F64()
-		for i, v := range src {
-			dst[i] += v
-		}
-		return
-	}
-	dst, src := autograd.GradOf[float32](tp, t), g.F32()
-	for i, v := range src {
-		dst[i] += v
-	}
-}
-
-// forceGrad gives t a gradient buffer now, so that the backward pass runs
-// t's op even on a rank where nothing flows into it (no rows): its peers'
-// backward passes wait for this rank's exchange.
-func forceGrad(tp *autograd.Tape, t *autograd.Tensor) {
-	if t.DType() == autograd.Float64 {
-		autograd.GradOf[float64](tp, t)
-	} else {
-		autograd.GradOf[float32](tp, t)
-	}
 }

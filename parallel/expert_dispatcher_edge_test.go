@@ -8,7 +8,11 @@ package parallel_test
 // TestExpertParallelEmptyParts and TestExpertParallelGradCheck; returning a
 // plain error string instead of a *DispatchError fails
 // TestExpertParallelPeerDiesMidway; sending float64 rows as D float32
-// values instead of 2D fails every float64 comparison.
+// values instead of 2D fails every float64 comparison; skipping the regroup
+// by local expert fails TestExpertParallelEmptyParts; swapping the counts
+// of Combine's backward exchange fails TestExpertParallelGradCheck;
+// Combine's backward receiving straight into a gradient that other ops
+// already added to fails TestExpertParallelOutputsUsedTwice/E2.
 
 import (
 	"errors"
@@ -370,5 +374,56 @@ func TestExpertParallelOutputUnused(t *testing.T) {
 				t.Errorf("rank %d: gradient of %s differs from rank 0's local one by %g", r, name, d)
 			}
 		}
+	}
+}
+
+// TestExpertParallelOutputsUsedTwice: when the experts' output feeds the
+// loss directly as well as through Combine, Combine's backward adds to the
+// gradient already there instead of overwriting it, with the two orders of
+// rows agreeing (one expert a rank) or not (two): finite differences over
+// both ranks hold every gradient.
+func TestExpertParallelOutputsUsedTwice(t *testing.T) {
+	const w, dModel, ffn = 2, 3, 4
+	for _, e := range []int{2, 4} {
+		t.Run(fmt.Sprintf("E%d", e), func(t *testing.T) {
+			whole := layers.NewExperts(autograd.Float64, "experts", e, dModel, ffn, 0.5, 0.5, rand.New(rand.NewPCG(uint64(e), 1)))
+			kept := [w][][]int32{{{0, 1}, {1}, {int32(e - 1)}}, {{int32(e - 1), 0}, {0}, {1}, {0, int32(e - 1)}}}
+			comms, err := parallel.NewLocal(w, parallel.LocalOptions{Timeout: 10 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel := make([]float64, w)
+			errs := parallel.Run(comms, func(comm parallel.Comm) error {
+				r := comm.Rank()
+				shard, err := whole.Shard(r*e/w, (r+1)*e/w)
+				if err != nil {
+					return err
+				}
+				d, err := parallel.NewExpertParallelDispatcher(comm, e)
+				if err != nil {
+					return err
+				}
+				x := autograd.RandN(rand.New(rand.NewPCG(uint64(e), 20+uint64(r))), 1, len(kept[r]), dModel) // [N, D]
+				x.SetRequiresGrad(true)
+				rt := slotTable(len(kept[r]), e, kept[r], uint64(r))
+				f := func(tp *autograd.Tape, _ []*autograd.Tensor) *autograd.Tensor {
+					permuted, plan := d.Dispatch(tp, x, rt)
+					out := shard.Forward(tp, permuted, plan.Offsets(), false, nil) // [R, D]
+					y := d.Combine(tp, out, plan)                                  // [N, D]
+					return tp.Add(tp.Sum(tp.Mul(y, y)), tp.Sum(tp.Mul(out, out)))
+				}
+				inputs := append([]*autograd.Tensor{x, rt.Weight}, shard.Params()...)
+				rel[r], err = moetest.GradCheckRanks(f, inputs, 1e-6, r, gather64(comm))
+				return err
+			})
+			for r, err := range errs {
+				if err != nil {
+					t.Fatalf("rank %d: %v", r, err)
+				}
+				if rel[r] > 1e-6 {
+					t.Errorf("rank %d: gradients differ from finite differences by a relative %g", r, rel[r])
+				}
+			}
+		})
 	}
 }
