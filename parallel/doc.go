@@ -18,6 +18,20 @@
 // Open MPI cannot recover a communicator, a timeout ends the whole job with
 // MPI_Abort about a second after the *Error is returned (docs/parallel.md).
 //
+// Expert parallelism: ExpertParallelDispatcher is the layers.Dispatcher of
+// an MoE layer whose E experts are sharded over an EP group of ep ranks
+// (layers.ShardModelExperts keeps rank r's experts [r*E/ep, (r+1)*E/ep)).
+// Each rank routes its own tokens over all E experts with a replicated
+// router; Dispatch exchanges the per-expert row counts and then the rows
+// (AllToAllV) and regroups what arrives by local expert; Combine returns
+// the expert outputs the same way and adds them, weighted, into the tokens'
+// rows. The backward pass of each exchange is the reverse exchange, so an
+// expert shard's gradient sums the contributions of every rank's tokens.
+// Every rank issues the same exchanges per call, empty or not: three
+// forward (counts, rows, outputs) and two backward (the gradients). A
+// failed one panics with a *DispatchError, which the code running the
+// layer recovers to end the step with the collective's error.
+//
 // Dimension legend: W world size (W = dp x ep ranks), r a rank's index in
 // its group (0 <= r < Size()), dp data-parallel degree, ep expert-parallel
 // degree, L per-rank payload length in float32 values. Group ranks are
