@@ -25,7 +25,8 @@ import (
 // Mutations caught: regrouping by source rank instead of by local expert
 // (TestExpertParallelDispatcher, every case with more than one rank); the
 // dispatch backward not sending the gradients back (input gradients zero); Combine's backward using the dispatch
-// direction (counts mismatch on uneven loads).
+// direction (counts mismatch on uneven loads); Combine's backward adding
+// float32 rows of half their width (TestExpertParallelFloat32).
 
 // epLayer is one rank's copy of a case's layer: the same router and shared
 // expert as the whole one, its shard of the experts, the EP dispatcher.
@@ -208,9 +209,12 @@ func checkCase(t *testing.T, c moetest.Case, seed uint64, w int) {
 }
 
 // TestExpertParallelFloat32: a float32 layer of 8 experts, top-2, 64 tokens a
-// rank, at 2 ranks agrees with the local dispatcher to float32 rounding.
+// rank, at 2 ranks agrees with the local dispatcher to float32 rounding:
+// outputs, input gradients, and expert-shard gradients against the ranks'
+// summed local ones.
 func TestExpertParallelFloat32(t *testing.T) {
-	cfg := layers.MoEConfig{Router: router.DefaultConfig(8, 2), DModel: 16, ExpertFFN: 12}
+	const w, e, n, dModel = 2, 8, 64, 16
+	cfg := layers.MoEConfig{Router: router.DefaultConfig(e, 2), DModel: dModel, ExpertFFN: 12}
 	build := func() *layers.MoE {
 		m, err := layers.NewMoE(autograd.Float32, "moe", cfg, 0.3, 0.3, rand.New(rand.NewPCG(7, 7)))
 		if err != nil {
@@ -218,45 +222,72 @@ func TestExpertParallelFloat32(t *testing.T) {
 		}
 		return m
 	}
-	x := func(r int) *autograd.Tensor {
-		v := autograd.RandN(rand.New(rand.NewPCG(8, uint64(r))), 1, 64, 16)
-		f := make([]float32, v.Len())
-		for i := range f {
-			f[i] = float32(v.At(i))
+	// run is one rank's float32 forward and backward of m on its tokens.
+	run := func(m *layers.MoE, r int) pass {
+		x := autograd.ToFloat32(autograd.RandN(rand.New(rand.NewPCG(8, uint64(r))), 1, n, dModel)) // [N, D]
+		x.SetRequiresGrad(true)
+		for _, p := range m.Experts.Params() {
+			p.ZeroGrad()
 		}
-		return autograd.FromSlice(f, 64, 16) // [N, D]
+		tp := autograd.NewTape()
+		y, _ := m.Forward(tp, x, false, nil)
+		proj := autograd.ToFloat32(autograd.RandN(rand.New(rand.NewPCG(9, uint64(r))), 1, y.Shape()...))
+		if err := tp.Backward(tp.Sum(tp.Mul(y, proj))); err != nil {
+			panic(err)
+		}
+		out := pass{y: values(y), dx: grads(x), grads: map[string][]float64{}}
+		for _, p := range m.Experts.Params() {
+			out.grads[p.Name] = grads(p)
+		}
+		return out
 	}
 	whole := build()
-	want := make([][]float64, 2)
+	want := make([]pass, w)
 	for r := range want {
-		y, _ := whole.Forward(autograd.NewNoGradTape(), x(r), false, nil)
-		want[r] = values(y)
+		want[r] = run(whole, r)
 	}
-	comms, err := parallel.NewLocal(2, parallel.LocalOptions{Timeout: 10 * time.Second})
+	comms, err := parallel.NewLocal(w, parallel.LocalOptions{Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make([][]float64, 2)
+	got := make([]pass, w)
 	errs := parallel.Run(comms, func(comm parallel.Comm) error {
 		m := build()
-		shard, err := m.Experts.Shard(comm.Rank()*4, comm.Rank()*4+4)
+		r := comm.Rank()
+		shard, err := m.Experts.Shard(r*e/w, (r+1)*e/w)
 		if err != nil {
 			return err
 		}
 		m.Experts = shard
-		if m.Dispatcher, err = parallel.NewExpertParallelDispatcher(comm, 8); err != nil {
+		if m.Dispatcher, err = parallel.NewExpertParallelDispatcher(comm, e); err != nil {
 			return err
 		}
-		y, _ := m.Forward(autograd.NewNoGradTape(), x(comm.Rank()), false, nil)
-		got[comm.Rank()] = values(y)
+		got[r] = run(m, r)
 		return nil
 	})
 	for r, err := range errs {
 		if err != nil {
 			t.Fatalf("rank %d: %v", r, err)
 		}
-		if d := maxDiff(got[r], want[r]); d > 1e-5 {
+	}
+	for r := range w {
+		if d := maxDiff(got[r].y, want[r].y); d > 1e-5 {
 			t.Errorf("rank %d: output differs from the local dispatcher's by %g", r, d)
+		}
+		if d := maxDiff(got[r].dx, want[r].dx); d > 1e-5 {
+			t.Errorf("rank %d: input gradient differs by %g", r, d)
+		}
+		for name, g := range got[r].grads {
+			inner := len(want[r].grads[name]) / e
+			ref := make([]float64, len(g))
+			for s := range w {
+				for j := range ref {
+					ref[j] += want[s].grads[name][r*e/w*inner+j]
+				}
+			}
+			if d := maxDiff(g, ref); d > 1e-5 {
+				t.Errorf("rank %d: gradient of %s differs from the summed local ones by %g", r, name, d)
+			}
 		}
 	}
 }
