@@ -394,3 +394,21 @@ func (t *Trainer) dispatchTime() time.Duration {
 	t.dispatchSeen = total
 	return delta
 }
+
+// runStepRecovering is runStep turning a failed expert-parallel exchange,
+// which the dispatcher (it returns no error) reports by panicking with a
+// *parallel.DispatchError, into the step's error. Any other panic is not
+// ours to handle and goes on.
+func (t *Trainer) runStepRecovering() (sr *StepResult, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			de, ok := p.(*parallel.DispatchError)
+			if !ok {
+				panic(p)
+			}
+			t.tape.Reset()
+			sr, err = nil, de
+		}
+	}()
+	return t.runStep()
+}

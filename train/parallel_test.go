@@ -29,6 +29,8 @@ import (
 //     ranks): the expert_bias case.
 //   - sliceExperts / gatherExperts skipped: the ep cases (final checkpoint
 //     shapes or values differ) and TestParallelResume.
+//   - the trainer not recovering the dispatcher's *parallel.DispatchError (the
+//     test binary crashes): TestParallelLostInDispatch.
 //   - agreeStop not reducing (a stopped rank leaves its peers waiting):
 //     TestParallelStop fails by timeout.
 
@@ -354,5 +356,63 @@ func TestConfigWiringRanks(t *testing.T) {
 	var pe *parallel.Error
 	if !errors.As(err, &pe) || !pe.HasPeer(1) || !strings.Contains(err.Error(), "timeout of 1s") {
 		t.Fatalf("got %v, want a collective error naming rank 1 and the timeout of 1s", err)
+	}
+}
+
+// closingComm is a communicator (and the groups split from it) that closes
+// itself at its after-th AllToAllV: a rank lost in the middle of an
+// expert-parallel exchange.
+type closingComm struct {
+	parallel.Comm
+	calls *int
+	after int
+}
+
+func (c closingComm) AllToAllV(send []float32, sendCounts []int, recv []float32, recvCounts []int) error {
+	if *c.calls++; *c.calls == c.after {
+		_ = c.Comm.Close()
+	}
+	return c.Comm.AllToAllV(send, sendCounts, recv, recvCounts)
+}
+
+func (c closingComm) Split(color, key int) (parallel.Comm, error) {
+	s, err := c.Comm.Split(color, key)
+	if err != nil || s == nil {
+		return s, err
+	}
+	return closingComm{s, c.calls, c.after}, nil
+}
+
+// TestParallelLostInDispatch: a rank lost in the middle of a step's token
+// exchanges makes its peer's step fail with an error naming it (the
+// dispatcher's panic recovered into the run's error), not a crash.
+func TestParallelLostInDispatch(t *testing.T) {
+	c := layoutConfig(t, 2, 2, 3, "parallel.timeout=5")
+	ds, err := LoadData(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comms, err := parallel.NewLocal(2, parallel.LocalOptions{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	errs := make([]error, 2)
+	var wg sync.WaitGroup
+	for r, comm := range comms {
+		calls := 0
+		if r == 1 {
+			comm = closingComm{comm, &calls, 5} // in the first step's forward pass
+		}
+		wg.Go(func() {
+			_, errs[r] = RunRank(context.Background(), comm, c, func(int) (Options, error) {
+				return Options{Config: c, RunDir: dir, Train: ds.TrainBatches(c)}, nil
+			}, nil)
+		})
+	}
+	wg.Wait()
+	var pe *parallel.Error
+	if !errors.As(errs[0], &pe) || !pe.HasPeer(1) || !strings.Contains(errs[0].Error(), "expert-parallel dispatch") {
+		t.Fatalf("rank 0: %v; want an expert-parallel dispatch error naming rank 1", errs[0])
 	}
 }

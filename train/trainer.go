@@ -414,7 +414,7 @@ func (t *Trainer) guard(sr *StepResult, prog *Progress) error {
 
 // step1 runs one optimizer step and advances the counters.
 func (t *Trainer) step1() (*StepResult, error) {
-	sr, err := t.runStep()
+	sr, err := t.runStepRecovering()
 	if err != nil {
 		return nil, fmt.Errorf("step %d: %w", t.step+1, err)
 	}
