@@ -44,6 +44,9 @@ type Checkpoint struct {
 	// files: the run's tokenizer.json, say. Load verifies them but does not
 	// read them into memory; ReadBlob does.
 	Blobs map[string][]byte
+	// Layout is the parallel layout a sharded checkpoint was written at
+	// (Load sets it; nil for a checkpoint of one file per group).
+	Layout *Layout
 	// Extras, when set, writes further files into the step directory (a
 	// LoRA adapter in PEFT's layout under adapter/, say). Save calls it with
 	// the temporary directory, so what it writes appears with the rest of
@@ -133,9 +136,19 @@ func fillStepDir(dir string, step int, ck *Checkpoint) error {
 		}
 		m.Files[f.name] = sum
 	}
+	if err := fillExtras(dir, &m, ck); err != nil {
+		return err
+	}
+	return writeManifest(dir, &m)
+}
+
+// fillExtras writes ck's blobs (listing them in m.Files) and extra files
+// into dir.
+func fillExtras(dir string, m *Manifest, ck *Checkpoint) error {
 	for _, name := range sortedKeys(ck.Blobs) {
-		if name == "" || name != filepath.Base(name) || name == ModelFile || name == OptimizerFile || name == ManifestFile {
-			return fmt.Errorf("blob %q: want a plain file name other than %s, %s and %s", name, ModelFile, OptimizerFile, ManifestFile)
+		if name == "" || name != filepath.Base(name) || name == ModelFile || name == OptimizerFile || name == ManifestFile ||
+			ShardFileOf(name, GroupModel) || ShardFileOf(name, GroupOptimizer) {
+			return fmt.Errorf("blob %q: want a plain file name other than %s, %s, %s and the shard files", name, ModelFile, OptimizerFile, ManifestFile)
 		}
 		b := ck.Blobs[name]
 		sum, err := writeSynced(filepath.Join(dir, name), func(w io.Writer) error {
@@ -152,7 +165,13 @@ func fillStepDir(dir string, step int, ck *Checkpoint) error {
 			return fmt.Errorf("extra files: %w", err)
 		}
 	}
-	b, err := json.MarshalIndent(&m, "", "  ")
+	return nil
+}
+
+// writeManifest writes m as dir's manifest, the last file of a step
+// directory, and fsyncs dir.
+func writeManifest(dir string, m *Manifest) error {
+	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}
@@ -173,6 +192,9 @@ func Load(stepDir string) (*Checkpoint, error) {
 	m, err := ReadManifest(stepDir)
 	if err != nil {
 		return nil, err
+	}
+	if m.Tensors != nil {
+		return loadSharded(stepDir, m, true)
 	}
 	ck := fromManifest(m)
 	if _, ok := m.Files[OptimizerFile]; ok {
@@ -202,6 +224,9 @@ func LoadModelOnly(stepDir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.Tensors != nil {
+		return loadSharded(stepDir, m, false)
+	}
 	ck := fromManifest(m)
 	if err := verifyFile(filepath.Join(stepDir, ModelFile), m.Files[ModelFile], floatSink(ck.Model)); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", stepDir, err)
@@ -214,6 +239,10 @@ func LoadModelOnly(stepDir string) (*Checkpoint, error) {
 func Verify(stepDir string) error {
 	m, err := ReadManifest(stepDir)
 	if err != nil {
+		return err
+	}
+	if m.Tensors != nil {
+		_, err := readSharded(stepDir, m, true, false)
 		return err
 	}
 	for _, name := range sortedKeys(m.Files) {
@@ -329,5 +358,6 @@ func fromManifest(m *Manifest) *Checkpoint {
 		Metrics: m.Metrics,
 		Created: m.Created,
 		Model:   map[string]*autograd.Tensor{},
+		Layout:  m.Layout,
 	}
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// FormatVersion is the manifest format this package writes. Load accepts
-// versions from 1 up to it.
+// FormatVersion is the manifest format Save writes: one model and one
+// optimizer file. Load accepts it and ShardedVersion (CommitSharded).
 const FormatVersion = 1
 
 // Manifest is the manifest.json of a step directory.
@@ -28,6 +28,11 @@ type Manifest struct {
 	Metrics Metrics           `json:"metrics,omitempty"`
 	// Files maps each data file of the step directory to its size and SHA-256.
 	Files map[string]FileSum `json:"files"`
+	// Layout and Tensors describe a sharded checkpoint (ShardedVersion):
+	// the layout it was written at and every tensor's global shape and
+	// pieces. Both are absent from a version-1 manifest.
+	Layout  *Layout                 `json:"layout,omitempty"`
+	Tensors map[string]TensorLayout `json:"tensors,omitempty"`
 }
 
 // Metrics maps metric names to values. In JSON, finite values are numbers
@@ -89,11 +94,15 @@ func ReadManifest(stepDir string) (*Manifest, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("checkpoint manifest %s: %w", path, err)
 	}
-	if m.FormatVersion < 1 || m.FormatVersion > FormatVersion {
+	if m.FormatVersion < 1 || m.FormatVersion > ShardedVersion {
 		return nil, fmt.Errorf("checkpoint manifest %s: format version %d, this build reads 1 to %d",
-			path, m.FormatVersion, FormatVersion)
+			path, m.FormatVersion, ShardedVersion)
 	}
-	if _, ok := m.Files[ModelFile]; !ok {
+	if sharded := m.FormatVersion == ShardedVersion; sharded != (m.Tensors != nil) || sharded != (m.Layout != nil) {
+		return nil, fmt.Errorf("checkpoint manifest %s: format version %d with%s a tensor layout; the manifest is damaged: use another checkpoint",
+			path, m.FormatVersion, map[bool]string{true: "", false: "out"}[m.Tensors != nil])
+	}
+	if _, ok := m.Files[ModelFile]; !ok && m.Tensors == nil {
 		return nil, fmt.Errorf("checkpoint manifest %s: no entry for %s", path, ModelFile)
 	}
 	for name := range m.Files {
@@ -106,6 +115,14 @@ func ReadManifest(stepDir string) (*Manifest, error) {
 		}
 		if fs := m.Files[name]; fs.Size < 0 {
 			return nil, fmt.Errorf("checkpoint manifest %s: file %s has size %d; the manifest is damaged: use another checkpoint", path, name, fs.Size)
+		}
+	}
+	if m.Tensors != nil {
+		if l := m.Layout; l.WorldSize < 1 || l.ExpertParallel < 1 || l.WorldSize%l.ExpertParallel != 0 {
+			return nil, fmt.Errorf("checkpoint manifest %s: layout of %d ranks in expert-parallel groups of %d; the manifest is damaged: use another checkpoint", path, l.WorldSize, l.ExpertParallel)
+		}
+		if err := checkTensors(path, m.Tensors, m.Files); err != nil {
+			return nil, err
 		}
 	}
 	if step, ok := ParseStepDirName(filepath.Base(filepath.Clean(stepDir))); ok && step != m.Step {
