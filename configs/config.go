@@ -81,6 +81,7 @@ type TrainConfig struct {
 	EvalBatches     int       `yaml:"eval_batches"`      // micro-batches per evaluation
 	CheckpointEvery int       `yaml:"checkpoint_every"`  // steps between checkpoints; 0 = only at the end
 	KeepLast        int       `yaml:"keep_last"`         // checkpoints kept on disk
+	AsyncSave       bool      `yaml:"async_save"`        // write checkpoints in the background from an in-memory snapshot while training goes on
 	Beta1           float64   `yaml:"beta1"`             // AdamW first-moment decay
 	Beta2           float64   `yaml:"beta2"`             // AdamW second-moment decay
 	Eps             float64   `yaml:"eps"`               // AdamW epsilon
@@ -185,6 +186,7 @@ func Default() *Config {
 			EvalBatches:     4,
 			CheckpointEvery: 100,
 			KeepLast:        2,
+			AsyncSave:       false,
 			Beta1:           0.9,
 			Beta2:           0.95,
 			Eps:             1e-8,

@@ -16,7 +16,7 @@ func TestKeys(t *testing.T) {
 		moe.router.jitter_eps moe.router.expert_bias moe.router.bias_update_rate moe.router.noise_std
 		moe.router.normalize train.steps train.micro_batch_size train.grad_accum_steps train.global_batch_size train.seq_len train.lr
 		train.min_lr train.warmup_steps train.schedule train.weight_decay train.grad_clip train.seed train.precision
-		train.log_every train.eval_every train.eval_batches train.checkpoint_every train.keep_last train.beta1
+		train.log_every train.eval_every train.eval_batches train.checkpoint_every train.keep_last train.async_save train.beta1
 		train.beta2 train.eps train.dropout data.path data.format data.tokenizer data.text_field data.val_fraction
 		parallel.backend parallel.world_size parallel.expert_parallel parallel.timeout upcycle.method upcycle.granularity
 		upcycle.router_init_std upcycle.drop_ratio upcycle.shared_expert upcycle.carry_optimizer upcycle.noise_std

@@ -125,7 +125,7 @@ func otherConfig(t *testing.T) *Config {
 			JitterEps: 0.01, ExpertBias: true, BiasUpdateRate: 0.002, NoiseStd: 0.5, Normalize: true}}
 	other.Train = TrainConfig{Steps: 50, MicroBatchSize: 2, GradAccumSteps: 3, GlobalBatchSize: 36, SeqLen: 32, LR: 1e-3, MinLR: 0,
 		WarmupSteps: 5, Schedule: ScheduleLinear, WeightDecay: 0, GradClip: 0.5, Seed: 7, Precision: PrecisionBF16,
-		LogEvery: 5, EvalEvery: 0, EvalBatches: 2, CheckpointEvery: 0, KeepLast: 5, Beta1: 0.8, Beta2: 0.99,
+		LogEvery: 5, EvalEvery: 0, EvalBatches: 2, CheckpointEvery: 0, KeepLast: 5, AsyncSave: true, Beta1: 0.8, Beta2: 0.99,
 		Eps: 1e-6, Dropout: 0.1}
 	other.Data = DataConfig{Path: "data/my corpus.jsonl", Format: FormatJSONL, Tokenizer: "tok/tokenizer.json",
 		TextField: "content", ValFraction: 0}

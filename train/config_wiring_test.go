@@ -177,6 +177,7 @@ var wiring = map[string]wire{
 		func(b built) any { return b.sched.TotalSteps }, func(c *configs.Config) any { return c.Train.Steps }},
 	"train.micro_batch_size": {to: toRun, sets: func(c *configs.Config) []string { return set("train.micro_batch_size", c.Train.MicroBatchSize+1) }},
 	"train.grad_accum_steps": {to: toRun, sets: func(c *configs.Config) []string { return set("train.grad_accum_steps", c.Train.GradAccumSteps+1) }},
+	"train.async_save":       {to: toRun, sets: func(c *configs.Config) []string { return toggle("train.async_save", c.Train.AsyncSave)(c) }},
 	"train.global_batch_size": {to: toRun, sets: func(c *configs.Config) []string {
 		return set("train.global_batch_size", c.Train.MicroBatchSize*c.Train.GradAccumSteps*3)
 	}},
@@ -445,6 +446,10 @@ func TestConfigWiringRun(t *testing.T) {
 		}},
 		"train.checkpoint_every": {[]string{"train.checkpoint_every=2"}, func(o runOutcome) string {
 			return expect(o.ckpts == 2, "kept %d checkpoints", o.ckpts)
+		}},
+		"train.async_save": {[]string{"train.async_save=true"}, func(o runOutcome) string {
+			return expect(o.ckpts == 4 && reflect.DeepEqual(o.params, base.params) && strings.Contains(o.log, "writing in the background") &&
+				!strings.Contains(base.log, "writing in the background"), "kept %d checkpoints; log:\n%s", o.ckpts, o.log)
 		}},
 		"train.keep_last": {[]string{"train.keep_last=2"}, func(o runOutcome) string {
 			return expect(o.ckpts == 2, "kept %d checkpoints", o.ckpts)

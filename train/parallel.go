@@ -278,32 +278,6 @@ func (t *Trainer) shardNames() []string {
 	return names
 }
 
-// gatherExperts replaces, in ts (model tensors or optimizer state), every
-// expert shard by the whole tensor gathered over the EP group, so that rank
-// 0 can write a checkpoint of the whole model: the shards are contiguous
-// expert ranges in group-rank order, so gathering is concatenating along
-// dim 0. Every rank must call it.
-func (t *Trainer) gatherExperts(ts map[string]*autograd.Tensor) error {
-	if !t.expertParallel() {
-		return nil
-	}
-	ep := t.par.EP.Size()
-	for _, name := range t.shardNames() {
-		part, ok := ts[name]
-		if !ok {
-			continue
-		}
-		shape := append([]int{part.Dim(0) * ep}, part.Shape()[1:]...)
-		whole := autograd.New(autograd.Float32, shape...)
-		whole.Name = part.Name
-		if err := t.par.EP.AllGather(part.F32(), whole.F32()); err != nil {
-			return fmt.Errorf("gathering %s from the expert-parallel ranks: %w", name, err)
-		}
-		ts[name] = whole
-	}
-	return nil
-}
-
 // sliceExperts replaces, in ts read from a checkpoint of the whole model,
 // every expert tensor by this rank's shard (a view of its rows). A tensor
 // whose experts do not split over the EP group is left for the shape check

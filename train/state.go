@@ -2,7 +2,6 @@ package train
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -20,61 +19,6 @@ const rngKey = "train"
 // optStepBaseKey names, in a checkpoint's metrics, the optimizer step count
 // the run started from (Options.OptimizerState), which the schedule skips.
 const optStepBaseKey = "optimizer_step_base"
-
-// save writes a complete checkpoint of the current step and prunes old ones.
-func (t *Trainer) save() (string, error) {
-	cfgYAML, err := t.cfg.YAML()
-	if err != nil {
-		return "", err
-	}
-	sampler, err := t.batches.State()
-	if err != nil {
-		return "", fmt.Errorf("sampler state: %w", err)
-	}
-	rngState, err := t.pcg.MarshalBinary()
-	if err != nil {
-		return "", err
-	}
-	model, optState := ModelTensors(t.model), t.opt.State()
-	if err := t.gatherExperts(model); err != nil {
-		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
-	}
-	if err := t.gatherExperts(optState); err != nil {
-		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
-	}
-	ck := &checkpoint.Checkpoint{
-		Model:     model,
-		Optimizer: optState,
-		Config:    string(cfgYAML),
-		Sampler:   json.RawMessage(sampler),
-		RNG:       map[string][]byte{rngKey: rngState},
-		Metrics: checkpoint.Metrics{"tokens": float64(t.tokens), "skipped_steps": float64(t.skipped),
-			optStepBaseKey: float64(t.optStepBase)},
-		Extras: t.opts.CheckpointExtras,
-		Blobs:  t.blobs,
-	}
-	var dir string
-	if t.rank() == 0 { // the one writer of a multi-rank run
-		dir, err = t.write(ck)
-	}
-	if err := t.agreeSaved(err); err != nil {
-		return "", err
-	}
-	t.lastSaved, t.lastSavedDir = t.step, dir
-	return dir, nil
-}
-
-// write saves ck as the current step's checkpoint and prunes old ones.
-func (t *Trainer) write(ck *checkpoint.Checkpoint) (string, error) {
-	dir, err := checkpoint.Save(t.opts.RunDir, t.step, ck)
-	if err != nil {
-		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
-	}
-	if _, err := checkpoint.Prune(t.opts.RunDir, t.cfg.Train.KeepLast); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
 
 // restore loads RUN_DIR's latest checkpoint into the trainer.
 func (t *Trainer) restore() error {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -120,6 +121,8 @@ type Trainer struct {
 	figures, bucket         []float32
 	dispatchers             []commTimer   // the MoE layers' expert-parallel dispatchers
 	dispatchSeen            time.Duration // their communication time already counted
+	pending                 *pendingSave  // the asynchronous save in flight (train.async_save)
+	saveBlocked             time.Duration // how long the last save held up training
 }
 
 // MaxBadSteps is how many consecutive non-finite steps stop a run.
@@ -343,18 +346,27 @@ func (t *Trainer) Run(ctx context.Context) (*Result, error) {
 			window = newLogWindow()
 		}
 		if c.CheckpointEvery > 0 && t.step%c.CheckpointEvery == 0 && t.step < c.Steps && t.badRun == 0 {
-			if _, err := t.save(); err != nil {
+			dir, err := t.save(false)
+			if err != nil {
 				return nil, err
 			}
 			t.publish()
+			how := "written"
+			if t.pending != nil {
+				how = "snapshot taken; writing in the background"
+			}
+			prog.Message("step %d: checkpoint %s %s, training held %.0f ms", t.step, filepath.Base(dir), how, t.saveBlocked.Seconds()*1000)
 		}
 		if t.opts.OnStep != nil {
 			t.opts.OnStep(t.step)
 		}
 	}
+	if err := t.waitSave(); err != nil {
+		return nil, err
+	}
 	res.Checkpoint = t.lastSavedDir
 	if t.badRun == 0 && t.step != t.lastSaved {
-		dir, err := t.save()
+		dir, err := t.save(true)
 		if err != nil {
 			return nil, err
 		}
@@ -373,7 +385,7 @@ func (t *Trainer) saveAfterMetricsError(werr error, prog *Progress) error {
 	if t.badRun > 0 || t.step == t.lastSaved {
 		return fmt.Errorf("%w; training stopped at step %d; the last checkpoint (step %d) is kept: make room and continue with --resume", werr, t.step, t.lastSaved)
 	}
-	dir, err := t.save()
+	dir, err := t.save(true)
 	if err != nil {
 		return fmt.Errorf("%w; training stopped at step %d, and saving a checkpoint failed too (%v): %s; make room and continue with --resume", werr, t.step, err, lostSince(t.lastSaved))
 	}

@@ -8,6 +8,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/moetrain/moetrain/checkpoint"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +22,7 @@ func TestExportNeverOverwritesARun(t *testing.T) {
 		t.Fatalf("pretrain exit %d: %s", code, errs)
 	}
 	step := filepath.Join(runDir, "checkpoints", "step-00000008")
-	model := filepath.Join(step, "model.safetensors")
+	model := filepath.Join(step, checkpoint.ShardFile(checkpoint.GroupModel, 0))
 	before, err := os.ReadFile(model)
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +63,7 @@ func TestExportNeverOverwritesARun(t *testing.T) {
 		t.Errorf("export --force over an earlier export: exit %d, %s", code, errs)
 	}
 	// eval and export read only the model file.
-	if err := os.Remove(filepath.Join(step, "optimizer.safetensors")); err != nil {
+	if err := os.Remove(filepath.Join(step, checkpoint.ShardFile(checkpoint.GroupOptimizer, 0))); err != nil {
 		t.Fatal(err)
 	}
 	if _, errs, code := run(t, "eval", "--ckpt", runDir, "--json"); code != 0 {

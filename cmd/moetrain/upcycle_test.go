@@ -265,7 +265,7 @@ func TestUpcycleBadInput(t *testing.T) {
 			t.Fatal(err)
 		}
 		step, _ := checkpoint.Resolve(c.dir)
-		file := filepath.Join(step, checkpoint.ModelFile)
+		file := filepath.Join(step, checkpoint.ShardFile(checkpoint.GroupModel, 0))
 		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
