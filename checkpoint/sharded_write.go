@@ -137,7 +137,9 @@ func WriteShard(runDir string, step, rank int, sh *Shard) error {
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := writeSynced(filepath.Join(dir, shardRecordName(rank)), func(w io.Writer) error {
+	// The record appears whole or not at all (rank 0 polls for it): written
+	// under a temporary name, synced, then renamed.
+	if _, err := writeFileAtomic(filepath.Join(dir, shardRecordName(rank)), tempPrefix+shardRecordName(rank)+"-*", func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {

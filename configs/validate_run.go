@@ -105,8 +105,19 @@ func (v *checks) parallel(c *Config) {
 	for i, e := range c.layerExperts() {
 		if c.isMoELayer(i) && e%p.ExpertParallel != 0 {
 			v.fail("parallel.expert_parallel", p.ExpertParallel, fmt.Sprintf("does not divide the %d experts of layer %d",
-				e, i), "each rank of an expert-parallel group holds num_experts/expert_parallel experts")
+				e, i), fmt.Sprintf("each rank of an expert-parallel group holds num_experts/expert_parallel experts: use one of %s (dividing parallel.world_size too)", divisors(e)))
 			return
 		}
 	}
+}
+
+// divisors lists n's divisors, "1, 2, 4", for hints.
+func divisors(n int) string {
+	var ds []string
+	for d := 1; d <= n && len(ds) < 32; d++ {
+		if n%d == 0 {
+			ds = append(ds, fmt.Sprint(d))
+		}
+	}
+	return strings.Join(ds, ", ")
 }

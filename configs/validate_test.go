@@ -121,7 +121,7 @@ func TestValidateRules(t *testing.T) {
 		{"world size 0", func(c *Config) { c.Parallel.WorldSize = 0 }, "parallel.world_size", "0", "at least 1"},
 		{"expert parallel 0", func(c *Config) { c.Parallel.ExpertParallel = 0 }, "parallel.expert_parallel", "0", "at least 1"},
 		{"expert parallel not dividing world", func(c *Config) { c.Parallel.WorldSize = 4; c.Parallel.ExpertParallel = 3 }, "parallel.expert_parallel", "3", "parallel.world_size = 4"},
-		{"expert parallel not dividing experts", func(c *Config) { c.Parallel.WorldSize = 3; c.Parallel.ExpertParallel = 3 }, "parallel.expert_parallel", "3", "8 experts of layer 0"},
+		{"expert parallel not dividing experts", func(c *Config) { c.Parallel.WorldSize = 3; c.Parallel.ExpertParallel = 3 }, "parallel.expert_parallel", "3", "8 experts of layer 0; each rank of an expert-parallel group holds num_experts/expert_parallel experts: use one of 1, 2, 4, 8"},
 		{"expert parallel 4 of 8 experts", func(c *Config) { c.Parallel.WorldSize = 8; c.Parallel.ExpertParallel = 4 }, "", "", ""},
 		{"expert parallel on a dense model", func(c *Config) {
 			c.MoE.NumExperts = Experts(0)

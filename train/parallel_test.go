@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -414,5 +415,48 @@ func TestParallelLostInDispatch(t *testing.T) {
 	var pe *parallel.Error
 	if !errors.As(errs[0], &pe) || !pe.HasPeer(1) || !strings.Contains(errs[0].Error(), "expert-parallel dispatch") {
 		t.Fatalf("rank 0: %v; want an expert-parallel dispatch error naming rank 1", errs[0])
+	}
+}
+
+// TestShardedCheckpointReshards: a checkpoint saved at world 4 (dp 2 x ep 2)
+// is written by all four ranks (no rank holds the whole model: four model
+// files, none the size of the whole), and resumes at world 1, world 2 (ep 2)
+// and world 4 (dp 1 x ep 4) to the steps the uninterrupted world-4 run
+// takes, losses and weights to 1e-5 relative.
+func TestShardedCheckpointReshards(t *testing.T) {
+	want := trainLayout(t, 4, 2, 5)
+	saved := t.TempDir()
+	trainIn(t, saved, false, 3, 4, 2, 5)
+	step, err := checkpoint.Resolve(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := checkpoint.ReadManifest(step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Layout == nil || m.Layout.WorldSize != 4 || m.Layout.ExpertParallel != 2 || m.Step != 3 {
+		t.Fatalf("manifest of step %d says layout %+v, want step 3 at world 4, ep 2", m.Step, m.Layout)
+	}
+	var total, most int64
+	files := 0
+	for name, fs := range m.Files {
+		if checkpoint.ShardFileOf(name, checkpoint.GroupModel) {
+			files++
+			total += fs.Size
+			most = max(most, fs.Size)
+		}
+	}
+	if files != 4 || most*2 > total {
+		t.Errorf("%d model files, the largest %d of %d bytes: want four ranks' shares", files, most, total)
+	}
+	for _, l := range []struct{ w, ep int }{{1, 1}, {2, 2}, {4, 4}} {
+		t.Run(fmt.Sprintf("world%d_ep%d", l.w, l.ep), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.CopyFS(dir, os.DirFS(saved)); err != nil {
+				t.Fatal(err)
+			}
+			compareRuns(t, trainIn(t, dir, true, 0, l.w, l.ep, 5), want, 1e-5)
+		})
 	}
 }
