@@ -215,3 +215,74 @@ func rankPID(parent int, rank string) int {
 }
 
 func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
+
+// TestMPIReshard: a checkpoint written at 4 processes (dp 2 x ep 2) resumes
+// at one process, at 2 (ep 2) and at 4 (dp 1 x ep 4) under mpirun and takes
+// the steps the uninterrupted 4-process run took (losses and final weights to
+// 1e-5 relative).
+func TestMPIReshard(t *testing.T) {
+	base := append(append([]string{"pretrain", "--config", "tiny"}, mpiSets...), "--set", "train.steps=5",
+		"--set", "train.checkpoint_every=1", "--set", "train.keep_last=5")
+	mpi := func(np, ep int) []string {
+		return []string{"--set", "parallel.backend=mpi", "--set", fmt.Sprintf("parallel.world_size=%d", np),
+			"--set", fmt.Sprintf("parallel.expert_parallel=%d", ep)}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	full := filepath.Join(t.TempDir(), "full")
+	cmd, out := mpirun(t, ctx, 4, append(append(base, "--out", full), mpi(4, 2)...)...)
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("mpirun: %v\n%s", err, out.String())
+	}
+	wantLoss, wantW := finalRun(t, full)
+	for _, l := range []struct{ np, ep int }{{1, 1}, {2, 2}, {4, 4}} {
+		t.Run(fmt.Sprintf("np%d_ep%d", l.np, l.ep), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			if err := os.CopyFS(dir, os.DirFS(full)); err != nil {
+				t.Fatal(err)
+			}
+			ck := filepath.Join(dir, checkpoint.CheckpointsDir)
+			for _, s := range []int{4, 5} {
+				if err := os.RemoveAll(filepath.Join(ck, checkpoint.StepDirName(s))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(ck, checkpoint.LatestFile), []byte(checkpoint.StepDirName(3)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			args := append(append(base, "--out", dir, "--resume"), mpi(l.np, l.ep)...)
+			if l.np == 1 {
+				if _, errs, code := run(t, append(base, "--out", dir, "--resume")...); code != 0 {
+					t.Fatalf("resume at one rank: exit %d: %s", code, errs)
+				}
+			} else {
+				cmd, out := mpirun(t, ctx, l.np, args...)
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("mpirun: %v\n%s", err, out.String())
+				}
+			}
+			gotLoss, gotW := finalRun(t, dir)
+			if len(gotLoss) != len(wantLoss) {
+				t.Fatalf("%d logged steps, want %d", len(gotLoss), len(wantLoss))
+			}
+			for i := range wantLoss {
+				if math.Abs(gotLoss[i]-wantLoss[i]) > 1e-5*math.Abs(wantLoss[i]) {
+					t.Errorf("step %d: loss %.8g, uninterrupted %.8g", i+1, gotLoss[i], wantLoss[i])
+				}
+			}
+			for name, w := range wantW {
+				g := gotW[name]
+				var num, den float64
+				for i := range w {
+					if i < len(g) {
+						num += (float64(g[i]) - float64(w[i])) * (float64(g[i]) - float64(w[i]))
+					}
+					den += float64(w[i]) * float64(w[i])
+				}
+				if len(g) != len(w) || den > 0 && math.Sqrt(num/den) > 1e-5 {
+					t.Errorf("final %s: %d values, relative difference %.2g", name, len(g), math.Sqrt(num/den))
+				}
+			}
+		})
+	}
+}
