@@ -22,7 +22,7 @@ import (
 // shardedFixture writes a 3-rank sharded checkpoint of step 5: tensor "w"
 // [4, 3] split 5/4/3 elements over ranks 2, 0, 1 and "b" [2] (float64) held
 // by rank 1 alone, plus an optimizer tensor split over ranks 0 and 2.
-func shardedFixture(t *testing.T) (runDir string, w, b, m *autograd.Tensor) {
+func shardedFixture(t testing.TB) (runDir string, w, b, m *autograd.Tensor) {
 	t.Helper()
 	runDir = t.TempDir()
 	w = autograd.New(autograd.Float32, 4, 3)
