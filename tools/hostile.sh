@@ -48,9 +48,26 @@ step=$(ls -d "$W"/run/checkpoints/step-* | tail -n 1)
 
 # Checkpoints and HF directories.
 cp -r "$W/run" "$W/trunc"
-f=$(ls "$W"/trunc/checkpoints/step-*/model.safetensors | tail -n 1)
+f=$(ls "$W"/trunc/checkpoints/step-*/model-rank-*.safetensors | tail -n 1)
 head -c 1000 "$f" >"$f.tmp" && mv "$f.tmp" "$f"
-expect "truncated checkpoint" 1 "model.safetensors" eval --ckpt "$W/trunc"
+expect "truncated checkpoint" 1 "model-rank-00000.safetensors" eval --ckpt "$W/trunc"
+# Sharded manifests that lie: pieces that overlap, and a tensor claiming 2^40 elements.
+for lie in overlap huge; do
+	cp -r "$W/run" "$W/$lie"
+	py "$(ls -d "$W/$lie"/checkpoints/step-* | tail -n 1)/manifest.json" "$lie" <<'P'
+import json, sys
+p, lie = sys.argv[1], sys.argv[2]; m = json.load(open(p))
+t = m["tensors"]["embed_tokens.weight"]
+if lie == "overlap":
+    t["pieces"].append(dict(t["pieces"][0], file="model-rank-00001.safetensors"))
+    m["files"]["model-rank-00001.safetensors"] = m["files"]["model-rank-00000.safetensors"]
+else:
+    t["shape"] = [1 << 20, 1 << 20]
+json.dump(m, open(p, "w"))
+P
+done
+expect "sharded manifest: overlapping pieces" 1 "manifest.json.*overlaps" eval --ckpt "$W/overlap"
+expect "sharded manifest: 2^40-element tensor" 1 "manifest.json.*claim" eval --ckpt "$W/huge"
 cp -r "$W/hf" "$W/hfbig"
 py "$W/hfbig/config.json" <<'P'
 import json, sys
