@@ -169,6 +169,17 @@ func TestShardedFileLies(t *testing.T) {
 			os.Truncate(p, st.Size()-4)
 		}, "optimizer-rank-00002.safetensors is corrupt"},
 		{"missing", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, ShardFile(GroupModel, 0))) }, "model-rank-00000.safetensors"},
+		{"manifest from another run", func(t *testing.T, dir string) {
+			other, _, _, _ := shardedFixture(t) // another run's manifest, its model file's checksum not this one's
+			od, _ := Resolve(other)
+			b, _ := os.ReadFile(filepath.Join(od, ManifestFile))
+			var m Manifest
+			json.Unmarshal(b, &m)
+			m.Created = time.Time{}
+			m.Files[ShardFile(GroupModel, 0)] = FileSum{Size: m.Files[ShardFile(GroupModel, 0)].Size, SHA256: strings.Repeat("ab", 32)}
+			b, _ = json.Marshal(&m)
+			os.WriteFile(filepath.Join(dir, ManifestFile), b, 0o644)
+		}, "model-rank-00000.safetensors is corrupt: sha256"},
 		{"length", func(t *testing.T, dir string) {
 			rewriteManifest(t, dir, func(m *Manifest) {
 				tl := m.Tensors["w"]
