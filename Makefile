@@ -19,7 +19,7 @@ RACE_AUTOGRAD ?= Engine|SplitRange|Pool|GEMMAccounting|Concurrent|SgemmTiled$$|P
 RACE_TRAIN    ?= Resume|Eval|Dropout|Inference|Engines|Parallel
 RACE_PARALLEL ?= Local|ExpertParallel
 
-.PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck fuzz hostile test-mpi
+.PHONY: build test vet fmt-check bench tiny clean ci test-purego vet-cross race staticcheck fuzz hostile test-mpi crash
 
 build:
 	$(GO) build $(GOFLAGS_T) -o bin/moetrain ./cmd/moetrain
@@ -37,7 +37,7 @@ test: fmt-check vet
 
 # What CI runs: the README's test command, then the pure-Go BLAS build of the numeric packages, go vet
 # for a non-amd64 architecture (the !amd64 kernels), the race detector and staticcheck.
-ci: test test-purego vet-cross race staticcheck fuzz hostile test-mpi
+ci: test test-purego vet-cross race staticcheck fuzz hostile test-mpi crash
 
 # The MPI backend's tests: the conformance suite under mpirun at 2 and 4 processes, a hung and a killed
 # rank (parallel/mpi_driver_test.go launches the jobs), then the build without the mpi tag, whose NewMPI
@@ -65,6 +65,13 @@ fuzz:
 # expected to end in exit 1 with a message naming the file or key (tools/hostile.sh).
 hostile: build
 	bash tools/hostile.sh bin/moetrain
+
+# The checkpoint crash test, short form (tools/crash_test.sh): runs killed with SIGKILL at random moments,
+# saves included, and resumed must end bit-identical to an uninterrupted run; world 1 with synchronous saves,
+# world 2 (expert-parallel 2) with asynchronous ones. The long form: tools/crash_test.sh --kills 24 ...
+crash: build
+	bash tools/crash_test.sh --kills 4
+	bash tools/crash_test.sh --kills 4 --world 2 --ep 2 --async
 
 test-purego:
 	$(GO) test -count=1 -timeout 10m ./autograd/ ./layers/
