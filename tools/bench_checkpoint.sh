@@ -2,7 +2,7 @@
 # Checkpoint save and load times of the small and olmoe-style presets, against the disk's write rate.
 #
 # Usage:
-#   tools/bench_checkpoint.sh [--presets "small olmoe-style"] [--steps N] [--out DIR]
+#   tools/bench_checkpoint.sh [--presets "small olmoe-style"] [--steps N] [--every K] [--out DIR]
 #   MOETRAIN    the binary (default bin/moetrain; `make build`)
 #   MAX_LOAD    refuse to run while the 1-minute load average is above this (default 1.2); the script waits
 #               up to 5 x 60 s for the machine to be idle, then exits 3
@@ -11,10 +11,10 @@
 # that a step is short: a checkpoint's size does not depend on the batch), it trains N steps (default 8)
 # three times in DIR (default a temporary directory, on the filesystem the checkpoints go to):
 #   - without saves (train.checkpoint_every larger than N): the step-time baseline;
-#   - with a synchronous save every 2 steps: "training held X ms" is the whole save (write, fsync of
+#   - with a synchronous save every K steps (default 2): "training held X ms" is the whole save (write, fsync of
 #     every file and the directory, rename, latest, prune), so size / X is the save throughput;
-#   - with train.async_save every 2 steps: X (each save's, in order) is the snapshot, plus the wait for
-#     the previous save's write when that write takes longer than two steps (the next save waits for it).
+#   - with train.async_save every K steps: X (each save's, in order) is the snapshot, plus the wait for
+#     the previous save's write when that write takes longer than K steps (the next save waits for it).
 # The step-time overhead of a save is (elapsed at step N with saves - elapsed without) / saves before step N,
 # from metrics.jsonl's elapsed_s (the final save comes after the last record).
 # Load: a --resume of the finished run (which says "nothing to do" once it has loaded and verified the
@@ -25,11 +25,12 @@
 # It prints a Markdown table (BENCHMARKS.md, "Checkpoints").
 set -uo pipefail
 
-presets="small olmoe-style" steps=8 out=""
+presets="small olmoe-style" steps=8 every=2 out=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--presets) presets="$2"; shift 2 ;;
 	--steps) steps="$2"; shift 2 ;;
+	--every) every="$2"; shift 2 ;;
 	--out) out="$2"; shift 2 ;;
 	-h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench_checkpoint: unknown argument '$1'; see tools/bench_checkpoint.sh --help" >&2; exit 2 ;;
@@ -37,6 +38,9 @@ while [ $# -gt 0 ]; do
 done
 if ! [[ "$steps" =~ ^[0-9]+$ ]] || [ "$steps" -lt 4 ]; then
 	echo "bench_checkpoint: --steps $steps: want an integer of at least 4" >&2; exit 2
+fi
+if ! [[ "$every" =~ ^[0-9]+$ ]] || [ "$every" -lt 1 ] || [ "$every" -ge "$steps" ]; then
+	echo "bench_checkpoint: --every $every: want a save interval of 1 to --steps - 1 ($(( steps - 1 )))" >&2; exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 MT=${MOETRAIN:-$root/bin/moetrain}
@@ -86,7 +90,7 @@ elapsed() {
 
 echo "| preset | parameters | checkpoint MB | dd fsync MB/s | sync save ms | save MB/s | async held ms, each save | step ms (no saves) | overhead per save, sync ms | overhead per save, async ms | load ms | load MB/s |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
-every=2 saves=$(( (steps - 1) / 2 ))
+saves=$(( (steps - 1) / every ))
 for p in $presets; do
 	sets=(--config "$p" --set train.micro_batch_size=2 --set train.seq_len=64 --set train.steps="$steps"
 		--set train.eval_every=1000000 --set train.log_every=1 --set train.keep_last=2 --set train.warmup_steps=1)
