@@ -9,7 +9,8 @@
 #     --ep E      expert-parallel degree (parallel.expert_parallel; default 1)
 #     --async     train.async_save: true (saves written in the background)
 #     --steps S   training steps (default 400; the tiny preset shrunk, a checkpoint every 2 steps)
-#     --seed R    seed of the kill schedule (default: random, printed so a failure can be replayed)
+#     --seed R    seed of the kill schedule (default: random, printed; the same seed draws the same targets,
+#                 the moments still depend on timing)
 #     --out DIR   keep the runs and logs in DIR (default: a temporary directory, removed on success)
 #   MOETRAIN     the binary (default bin/moetrain; `make build`); CRASHCMP the comparer (default: built
 #                from tools/crashcmp)
