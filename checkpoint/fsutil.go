@@ -63,6 +63,20 @@ func writeSynced(path string, fill func(io.Writer) error) (FileSum, error) {
 // fsynced, renamed over path, and the directory is fsynced. On error the
 // temporary file is removed and path is untouched.
 func writeFileAtomic(path, pattern string, fill func(io.Writer) error) (FileSum, error) {
+	sum, err := publishFile(path, pattern, fill)
+	if err != nil {
+		return FileSum{}, err
+	}
+	return sum, syncDir(filepath.Dir(path))
+}
+
+// publishFile is writeFileAtomic without the directory's fsync after the
+// rename: for a file whose appearance hands the directory to someone else
+// (a rank's shard record, after which rank 0 syncs the pending directory and
+// renames it away), so the writer must not touch the directory again. The
+// directory is fsynced before the rename instead, making the files written
+// into it so far durable.
+func publishFile(path, pattern string, fill func(io.Writer) error) (FileSum, error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, pattern)
 	if err != nil {
@@ -76,13 +90,16 @@ func writeFileAtomic(path, pattern string, fill func(io.Writer) error) (FileSum,
 	}
 	sum, err := fillFile(f, fill)
 	if err == nil {
+		err = syncDir(dir)
+	}
+	if err == nil {
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
 		return FileSum{}, err
 	}
-	return sum, syncDir(dir)
+	return sum, nil
 }
 
 // syncDir fsyncs a directory so that entries created or renamed in it are

@@ -138,8 +138,10 @@ func WriteShard(runDir string, step, rank int, sh *Shard) error {
 		return fail(err)
 	}
 	// The record appears whole or not at all (rank 0 polls for it): written
-	// under a temporary name, synced, then renamed.
-	if _, err := writeFileAtomic(filepath.Join(dir, shardRecordName(rank)), tempPrefix+shardRecordName(rank)+"-*", func(w io.Writer) error {
+	// under a temporary name, synced, then renamed; after that the pending
+	// directory is rank 0's (it syncs it and renames it into place), so
+	// this rank does not open it again.
+	if _, err := publishFile(filepath.Join(dir, shardRecordName(rank)), tempPrefix+shardRecordName(rank)+"-*", func(w io.Writer) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {
