@@ -48,7 +48,28 @@ func FromBF16(dst []float32, src []BF16) {
 // BF16Kernel names the conversion kernels ToBF16 and FromBF16 use on this
 // CPU: "avx512bf16" (VCVTNE2PS2BF16 rounding, AVX-512F widening), "avx512"
 // (AVX-512F integer rounding and widening) or "go" (the portable loops).
-func BF16Kernel() string { return bf16KernelName() }
+func BF16Kernel() string { return bf16Use.String() }
+
+// bf16Level is a set of conversion kernels, ordered by the instructions
+// they need: each needs those of the levels below it.
+type bf16Level int
+
+const (
+	bf16Go         bf16Level = iota // the portable loops
+	bf16AVX512                      // AVX-512F, BW and VL
+	bf16AVX512BF16                  // and AVX512-BF16
+)
+
+// String names the level as BF16Kernel does.
+func (l bf16Level) String() string {
+	switch l {
+	case bf16AVX512:
+		return "avx512"
+	case bf16AVX512BF16:
+		return "avx512bf16"
+	}
+	return "go"
+}
 
 // toBF16Ref is the portable ToBF16 loop, the reference the vector kernels
 // must match bit for bit. dst and src: [n].
