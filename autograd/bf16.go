@@ -21,8 +21,9 @@ type BF16 uint16
 //     lies only in the dropped low bits, stays a NaN.
 //   - Subnormal inputs are flushed to zero of the same sign, as the
 //     instruction does (it treats denormal inputs as zero whatever MXCSR
-//     says). Normal inputs never round to a subnormal bfloat16, since both
-//     formats share float32's exponent range.
+//     says; the kernel tests check the instruction against this rule on
+//     the CPU they run on). Normal inputs never round to a subnormal
+//     bfloat16, since both formats share float32's exponent range.
 //
 // dst and src: [n]. It panics if their lengths differ.
 func ToBF16(dst []BF16, src []float32) {
@@ -47,7 +48,8 @@ func FromBF16(dst []float32, src []BF16) {
 
 // BF16Kernel names the conversion kernels ToBF16 and FromBF16 use on this
 // CPU: "avx512bf16" (VCVTNE2PS2BF16 rounding, AVX-512F widening), "avx512"
-// (AVX-512F integer rounding and widening) or "go" (the portable loops).
+// (AVX-512F integer rounding and widening, with AVX512BW and VL for the
+// masked tails) or "go" (the portable loops). All give the same bits.
 func BF16Kernel() string { return bf16Use.String() }
 
 // bf16Level is a set of conversion kernels, ordered by the instructions

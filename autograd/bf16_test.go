@@ -4,8 +4,8 @@
 // fails the tie cases; in bf16_amd64.s, swapping VCVTNE2PS2BF16's sources
 // makes TestBF16KernelsMatchReference fail; removing ROUND16's NaN or
 // subnormal fix-up fails it for the avx512 kernel; dropping a kernel's masked
-// tail (JZ to done at the tail) fails TestBF16KernelLengths; storing 16 words
-// past the tail fails its guard check.
+// tail (JMP instead of JZ to done) fails TestBF16KernelLengths; an unmasked
+// store of FromBF16's last n%16 floats fails its guard check.
 package autograd
 
 import (
