@@ -342,6 +342,7 @@ type runOutcome struct {
 	ckpts  int    // step directories kept
 	log    string // everything the trainer wrote to its log
 	params [][]float32
+	dir    string // the run directory
 }
 
 func runShort(t *testing.T, sets ...string) runOutcome {
@@ -370,7 +371,7 @@ func runShort(t *testing.T, sets ...string) runOutcome {
 		t.Fatal(err)
 	}
 	steps, _ := filepath.Glob(filepath.Join(dir, "checkpoints", "step-*"))
-	out := runOutcome{cfg: c, res: res, recs: recs, ckpts: len(steps), log: log.String()}
+	out := runOutcome{cfg: c, res: res, recs: recs, ckpts: len(steps), log: log.String(), dir: dir}
 	for _, p := range tr.Model().Params() {
 		out.params = append(out.params, slices.Clone(p.F32()))
 	}

@@ -36,7 +36,7 @@ func (t *Trainer) save(final bool) (string, error) {
 		return "", fmt.Errorf("saving checkpoint at step %d: %w", t.step, err)
 	}
 	async := t.cfg.Train.AsyncSave && !final && t.opts.CheckpointExtras == nil // extras read live weights: written now
-	shard := &checkpoint.Shard{Model: t.ownedPieces(ModelTensors(t.model), async), Optimizer: t.ownedPieces(t.opt.State(), async)}
+	shard := &checkpoint.Shard{Model: t.ownedPieces("model/", ModelTensors(t.model), async), Optimizer: t.ownedPieces("optimizer/", t.opt.State(), async)}
 	var err0 error
 	if t.rank() == 0 {
 		err0 = checkpoint.BeginSharded(t.opts.RunDir, t.step)
@@ -123,8 +123,10 @@ func (t *Trainer) checkpointState() (*checkpoint.Checkpoint, error) {
 // is split into W contiguous ranges, rank r writing the r-th; an expert
 // shard, held by its DP group, is split over that group within the shard's
 // range of the whole tensor. Each piece is a view of the live values, or a
-// copy when snapshot is set (an asynchronous save).
-func (t *Trainer) ownedPieces(ts map[string]*autograd.Tensor, snapshot bool) map[string]checkpoint.OwnedPiece {
+// copy when snapshot is set (an asynchronous save), into buffers kept for the
+// next save (the previous one is complete by then: waitSave), under key's
+// prefix.
+func (t *Trainer) ownedPieces(key string, ts map[string]*autograd.Tensor, snapshot bool) map[string]checkpoint.OwnedPiece {
 	sharded := map[string]bool{}
 	if t.expertParallel() {
 		for _, name := range t.shardNames() {
@@ -144,24 +146,39 @@ func (t *Trainer) ownedPieces(ts map[string]*autograd.Tensor, snapshot bool) map
 		if lo == hi {
 			continue
 		}
-		out[name] = checkpoint.OwnedPiece{Shape: shape, Offset: base + lo, Data: elements(x, lo, hi, snapshot)}
+		data := view(x, lo, hi)
+		if snapshot {
+			data = t.snapshot(key+name, data)
+		}
+		out[name] = checkpoint.OwnedPiece{Shape: shape, Offset: base + lo, Data: data}
 	}
 	return out
 }
 
-// elements returns x's flattened elements [lo, hi) as a 1-D tensor sharing
-// them, or owning a copy when snapshot is set.
-func elements(x *autograd.Tensor, lo, hi int, snapshot bool) *autograd.Tensor {
+// view returns x's flattened elements [lo, hi) as a 1-D tensor sharing them.
+func view(x *autograd.Tensor, lo, hi int) *autograd.Tensor {
 	if x.DType() == autograd.Float64 {
-		v := x.F64()[lo:hi]
-		if snapshot {
-			v = append([]float64(nil), v...)
-		}
-		return autograd.FromSlice(v, hi-lo)
+		return autograd.FromSlice(x.F64()[lo:hi], hi-lo)
 	}
-	v := x.F32()[lo:hi]
-	if snapshot {
-		v = append([]float32(nil), v...)
+	return autograd.FromSlice(x.F32()[lo:hi], hi-lo)
+}
+
+// snapshot copies v into the buffer kept under key (made, or remade when
+// its size changed), so that steady-state asynchronous saves allocate
+// nothing.
+func (t *Trainer) snapshot(key string, v *autograd.Tensor) *autograd.Tensor {
+	if t.snapshots == nil {
+		t.snapshots = map[string]*autograd.Tensor{}
 	}
-	return autograd.FromSlice(v, hi-lo)
+	buf := t.snapshots[key]
+	if buf == nil || buf.Len() != v.Len() || buf.DType() != v.DType() {
+		buf = autograd.New(v.DType(), v.Len())
+		t.snapshots[key] = buf
+	}
+	if v.DType() == autograd.Float64 {
+		copy(buf.F64(), v.F64())
+	} else {
+		copy(buf.F32(), v.F32())
+	}
+	return buf
 }

@@ -119,10 +119,11 @@ type Trainer struct {
 	par                     *Parallel
 	replicated, expertShard []*autograd.Tensor
 	figures, bucket         []float32
-	dispatchers             []commTimer   // the MoE layers' expert-parallel dispatchers
-	dispatchSeen            time.Duration // their communication time already counted
-	pending                 *pendingSave  // the asynchronous save in flight (train.async_save)
-	saveBlocked             time.Duration // how long the last save held up training
+	dispatchers             []commTimer                 // the MoE layers' expert-parallel dispatchers
+	dispatchSeen            time.Duration               // their communication time already counted
+	pending                 *pendingSave                // the asynchronous save in flight (train.async_save)
+	saveBlocked             time.Duration               // how long the last save held up training
+	snapshots               map[string]*autograd.Tensor // asynchronous saves' copies, reused
 }
 
 // MaxBadSteps is how many consecutive non-finite steps stop a run.
