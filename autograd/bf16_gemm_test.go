@@ -5,7 +5,8 @@ package autograd
 // swapped in packBF16Panels makes it fail for every k >= 2; copying a
 // remainder tile without adding it (acc ignored) makes the accumulate cases
 // fail; writing a remainder tile's full 64 columns makes the padding check
-// fail; a stride check removed from
+// fail; transposing B's pairs with a wrong row stride in packBF16Panels
+// makes the shapes with k >= 32 and an even ldb fail; a stride check removed from
 // checkGemmBF16 makes TestGemmBF16Errors fail; the portable loop dropping
 // its k%4 tail makes TestGemmBF16GoMatchesRef fail.
 
@@ -44,7 +45,7 @@ const sentinel = float32(-12345.5)
 // bound of a float32 sum of k exact products, and C's padding untouched.
 func checkGemmBF16Case(t *testing.T, rng *rand.Rand, vec bool, m, n, k, pad int, accumulate bool) {
 	t.Helper()
-	lda, ldb, ldc := k+pad, k+2*pad, n+pad
+	lda, ldb, ldc := k+pad, k+2*pad+pad%2, n+pad // ldb even for odd k and odd pad
 	a := randBF16(rng, max(0, (m-1)*lda+k), 1)
 	b := randBF16(rng, max(0, (n-1)*ldb+k), 1)
 	c := make([]float32, m*ldc)
@@ -102,7 +103,7 @@ func TestGemmBF16MatchesRef(t *testing.T) {
 	}
 	// Several packing passes along k (odd last pass) and across columns
 	// (a partial last panel), both accumulate modes.
-	for _, s := range [][3]int{{13, 600, 301}, {7, 1100, 513}, {6, 65, 256}, {1, 513, 257}} {
+	for _, s := range [][3]int{{13, 600, 301}, {7, 1100, 513}, {6, 65, 256}, {1, 513, 257}, {8, 100, 95}} {
 		for _, acc := range []bool{false, true} {
 			checkGemmBF16Case(t, rng, true, s[0], s[1], s[2], 3, acc)
 		}
