@@ -20,9 +20,13 @@ const rngKey = "train"
 // the run started from (Options.OptimizerState), which the schedule skips.
 const optStepBaseKey = "optimizer_step_base"
 
-// restore loads RUN_DIR's latest checkpoint into the trainer.
+// restore loads RUN_DIR's latest checkpoint (Options.ResumeFrom when set)
+// into the trainer.
 func (t *Trainer) restore() error {
-	dir, err := checkpoint.Resolve(t.opts.RunDir)
+	dir, err := t.opts.ResumeFrom, error(nil)
+	if dir == "" {
+		dir, err = checkpoint.Resolve(t.opts.RunDir)
+	}
 	if err != nil {
 		return fmt.Errorf("--resume: %w", err)
 	}

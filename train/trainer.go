@@ -48,6 +48,10 @@ type Options struct {
 	Force  bool    // a fresh run in a RUN_DIR holding a run deletes it first; else New refuses
 	Log    io.Writer
 	TTY    *bool // force the progress bar on or off; nil detects
+	// ResumeFrom, when Resume is set, is the step directory to continue
+	// from (one that checkpoint.NewestVerified chose, say); "" resolves
+	// RUN_DIR's latest checkpoint.
+	ResumeFrom string
 	// Model, when set, is trained instead of a freshly initialised one
 	// (a model the caller built or loaded). Only its trainable parameters
 	// are trained: freeze (Model.Freeze) before New.
