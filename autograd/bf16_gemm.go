@@ -109,35 +109,52 @@ func matrixLen(rows, cols, ld int) (int, bool) {
 	return (rows-1)*ld + cols, true
 }
 
-// gemmBF16Go is GemmBF16's portable loop: B widened to float32 once, each
-// row of A as it comes, dot products in float32 four columns of k at a time.
+// Blocks of the portable loop: A's rows and B's rows are widened to
+// float32 this many at a time, so its buffers stay bounded (goRowsA+goRowsB
+// rows of k) however large the operands.
+const (
+	bf16GoRowsA = 64
+	bf16GoRowsB = 256
+)
+
+// gemmBF16Go is GemmBF16's portable loop: blocks of A's and B's rows
+// widened to float32, dot products in float32 four columns of k at a time.
 func gemmBF16Go(m, n, k int, a []BF16, lda int, b []BF16, ldb int, c []float32, ldc int, accumulate bool) {
-	bf := make([]float32, n*k) // B [n, k], dense
-	for j := range n {
-		FromBF16(bf[j*k:(j+1)*k], b[j*ldb:j*ldb+k])
-	}
-	af := make([]float32, k) // the current row of A
+	af := make([]float32, min(m, bf16GoRowsA)*k) // A's rows [i0, i0+mb) [mb, k], dense
+	bf := make([]float32, min(n, bf16GoRowsB)*k) // B's rows [j0, j0+nb) [nb, k], dense
 	k4 := k &^ 3
-	for i := range m {
-		FromBF16(af, a[i*lda:i*lda+k])
-		row := c[i*ldc : i*ldc+n]
-		for j := range row {
-			bj := bf[j*k : (j+1)*k]
-			var s0, s1, s2, s3 float32
-			for p := 0; p < k4; p += 4 {
-				s0 += af[p] * bj[p]
-				s1 += af[p+1] * bj[p+1]
-				s2 += af[p+2] * bj[p+2]
-				s3 += af[p+3] * bj[p+3]
+	for j0 := 0; j0 < n; j0 += bf16GoRowsB {
+		nb := min(bf16GoRowsB, n-j0)
+		for j := range nb {
+			FromBF16(bf[j*k:(j+1)*k], b[(j0+j)*ldb:(j0+j)*ldb+k])
+		}
+		for i0 := 0; i0 < m; i0 += bf16GoRowsA {
+			mb := min(bf16GoRowsA, m-i0)
+			for i := range mb {
+				FromBF16(af[i*k:(i+1)*k], a[(i0+i)*lda:(i0+i)*lda+k])
 			}
-			for p := k4; p < k; p++ {
-				s0 += af[p] * bj[p]
-			}
-			s := (s0 + s1) + (s2 + s3)
-			if accumulate {
-				row[j] += s
-			} else {
-				row[j] = s
+			for i := range mb {
+				ai := af[i*k : (i+1)*k]
+				row := c[(i0+i)*ldc+j0 : (i0+i)*ldc+j0+nb]
+				for j := range row {
+					bj := bf[j*k : (j+1)*k]
+					var s0, s1, s2, s3 float32
+					for p := 0; p < k4; p += 4 {
+						s0 += ai[p] * bj[p]
+						s1 += ai[p+1] * bj[p+1]
+						s2 += ai[p+2] * bj[p+2]
+						s3 += ai[p+3] * bj[p+3]
+					}
+					for p := k4; p < k; p++ {
+						s0 += ai[p] * bj[p]
+					}
+					s := (s0 + s1) + (s2 + s3)
+					if accumulate {
+						row[j] += s
+					} else {
+						row[j] = s
+					}
+				}
 			}
 		}
 	}

@@ -8,7 +8,8 @@ package autograd
 // fail; transposing B's pairs with a wrong row stride in packBF16Panels
 // makes the shapes with k >= 32 and an even ldb fail; a stride check removed from
 // checkGemmBF16 makes TestGemmBF16Errors fail; the portable loop dropping
-// its k%4 tail makes TestGemmBF16GoMatchesRef fail.
+// its k%4 tail, or indexing C by the block's row without i0 or j0, makes
+// TestGemmBF16GoMatchesRef fail.
 
 import (
 	"fmt"
@@ -118,6 +119,10 @@ func TestGemmBF16GoMatchesRef(t *testing.T) {
 				checkGemmBF16Case(t, rng, false, m, n, k, k%3, k%2 == 0)
 			}
 		}
+	}
+	// Several blocks of A's and B's rows, the last ones partial.
+	for _, s := range [][3]int{{70, 300, 33}, {130, 520, 8}} {
+		checkGemmBF16Case(t, rng, false, s[0], s[1], s[2], 1, true)
 	}
 }
 
