@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -18,7 +19,8 @@ func init() { extraCommands = append(extraCommands, newFinetuneCommand) }
 type finetuneFlags struct {
 	from, out, adapter string
 	lora               bool
-	resume, force      bool
+	resume             resumeMode
+	force              bool
 }
 
 func newFinetuneCommand() *cobra.Command {
@@ -49,12 +51,12 @@ Ctrl-C and --resume work as in pretrain.`,
   moetrain finetune --resume --out runs/task-lora --set train.steps=400`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validateRunFlags("finetune", f.out, f.resume, f.force); err != nil {
+			if err := validateRunFlags("finetune", f.out, f.resume.on(), f.force); err != nil {
 				return err
 			}
 			flags := setFlags(cmd, map[string]string{"data": "data.path"})
-			if f.resume {
-				return resumeFinetune(cmd, cf, flags, f.out)
+			if f.resume.on() {
+				return resumeFinetune(cmd, cf, flags, f.out, f.resume)
 			}
 			if f.from == "" {
 				return fmt.Errorf("finetune: --from is required: the checkpoint (or HuggingFace directory) to fine-tune; --resume continues a fine-tuning run instead")
@@ -84,7 +86,7 @@ Ctrl-C and --resume work as in pretrain.`,
 			if err != nil {
 				return err
 			}
-			return runFinetune(cmd, cfg, m, f.out, false, f.force, f.from)
+			return runFinetune(cmd, cfg, m, f.out, false, "", f.force, f.from)
 		},
 	}
 	cf.add(cmd, "")
@@ -93,7 +95,7 @@ Ctrl-C and --resume work as in pretrain.`,
 	cmd.Flags().StringVarP(&f.out, "out", "o", "", "run directory of the fine-tuning run")
 	cmd.Flags().BoolVar(&f.lora, "lora", false, "train LoRA adapters (lora.*) on the frozen model instead of every weight")
 	cmd.Flags().StringVar(&f.adapter, "adapter", "", "with --lora: a PEFT adapter directory to continue training")
-	cmd.Flags().BoolVar(&f.resume, "resume", false, "continue the fine-tuning run in OUT from its latest checkpoint")
+	addResumeFlag(cmd, &f.resume, "continue the fine-tuning run in OUT from its latest checkpoint")
 	cmd.Flags().BoolVar(&f.force, "force", false, "start over in an OUT that already holds a run, deleting its checkpoints and metrics")
 	cmd.MarkFlagRequired("out")
 	return cmd
@@ -152,14 +154,14 @@ func finetuneModel(w io.Writer, cfg *configs.Config, src *layers.Model, f finetu
 
 // runFinetune loads the task data and trains m, saving the adapter (when m
 // has one) in every checkpoint and in OUT/adapter at the end.
-func runFinetune(cmd *cobra.Command, cfg *configs.Config, m *layers.Model, out string, resume, force bool, base string) error {
+func runFinetune(cmd *cobra.Command, cfg *configs.Config, m *layers.Model, out string, resume bool, resumeFrom string, force bool, base string) error {
 	w := cmd.OutOrStdout()
 	fd, err := train.LoadFinetuneData(cfg)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(w, fd.Summary())
-	run := trainRun{command: "finetune", cfg: cfg, out: out, resume: resume, force: force, model: m,
+	run := trainRun{command: "finetune", cfg: cfg, out: out, resume: resume, resumeFrom: resumeFrom, force: force, model: m,
 		batches: func() train.Batches { return fd.TrainBatches(cfg) }, val: fd.EvalSet(cfg)}
 	_, lora := m.AttachedLoRA()
 	if lora {
@@ -180,19 +182,24 @@ func runFinetune(cmd *cobra.Command, cfg *configs.Config, m *layers.Model, out s
 	return nil
 }
 
-// resumeFinetune continues a fine-tuning run from its latest checkpoint,
+// resumeFinetune continues a fine-tuning run from its latest checkpoint (under
+// --resume auto, the newest that verifies),
 // whose model (with its adapters, for a LoRA run) and configuration it
 // reads; --config and --set change the configuration as for a new run.
-func resumeFinetune(cmd *cobra.Command, cf configFlags, flags map[string]string, out string) error {
-	cfg, err := cf.loadOverRun("finetune", out, flags)
+func resumeFinetune(cmd *cobra.Command, cf configFlags, flags map[string]string, out string, mode resumeMode) error {
+	from, err := resumeSource("finetune", out, mode, cmd.ErrOrStderr())
 	if err != nil {
 		return err
 	}
-	_, m, _, err := train.LoadModel(out)
+	cfg, err := cf.loadOverRun("finetune", cmp.Or(from, out), flags)
+	if err != nil {
+		return err
+	}
+	_, m, _, err := train.LoadModel(cmp.Or(from, out))
 	if err != nil {
 		return fmt.Errorf("finetune --resume: %w", err)
 	}
-	return runFinetune(cmd, cfg, m, out, true, false, resumedBase(out))
+	return runFinetune(cmd, cfg, m, out, true, from, false, resumedBase(out))
 }
 
 // resumedBase is the base model a resumed LoRA run's adapter names: what its

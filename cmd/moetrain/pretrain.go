@@ -15,7 +15,8 @@ func init() { extraCommands = append(extraCommands, newPretrainCommand) }
 func newPretrainCommand() *cobra.Command {
 	var cf configFlags
 	var out string
-	var resume, force bool
+	var resume resumeMode
+	var force bool
 	var initFrom string
 	cmd := &cobra.Command{
 		Use:   "pretrain",
@@ -40,13 +41,17 @@ starts over in it (deleting its checkpoints and metrics).`,
 			if out == "" {
 				out = filepath.Join("runs", filepath.Base(trimYAML(cf.ref)))
 			}
-			if err := validateRunFlags("pretrain", out, resume, force); err != nil {
+			if err := validateRunFlags("pretrain", out, resume.on(), force); err != nil {
 				return err
 			}
-			if initFrom != "" && resume {
+			if initFrom != "" && resume.on() {
 				return fmt.Errorf("pretrain: --init-from starts a new run from %s's weights and --resume continues the run in %s: pass one of them", initFrom, out)
 			}
-			run := trainRun{command: "pretrain", cfg: cfg, out: out, resume: resume, force: force}
+			from, err := resumeSource("pretrain", out, resume, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			run := trainRun{command: "pretrain", cfg: cfg, out: out, resume: resume.on(), resumeFrom: from, force: force}
 			if initFrom != "" {
 				if run.model, err = initModel(cfg, initFrom); err != nil {
 					return err
@@ -63,7 +68,7 @@ starts over in it (deleting its checkpoints and metrics).`,
 	cf.add(cmd, "tiny")
 	cmd.Flags().String("data", "", "training data: a file, directory or glob (text, JSONL, Parquet, Arrow IPC, shards); default: the embedded corpus")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory (default runs/<config name>)")
-	cmd.Flags().BoolVar(&resume, "resume", false, "continue from OUT/checkpoints/latest")
+	addResumeFlag(cmd, &resume, "continue from OUT/checkpoints/latest")
 	cmd.Flags().StringVar(&initFrom, "init-from", "", "start from the weights of this checkpoint or HuggingFace directory (same model shape; fresh optimizer, step 0)")
 	cmd.Flags().BoolVar(&force, "force", false, "start over in an OUT that already holds a run, deleting its checkpoints and metrics")
 	return cmd

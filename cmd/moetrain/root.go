@@ -46,7 +46,7 @@ var extraCommands []func() *cobra.Command
 // Execute runs the CLI with args and returns the process exit code.
 func Execute(args []string, stdout, stderr io.Writer) int {
 	root := NewRootCommand(stdout, stderr)
-	root.SetArgs(args)
+	root.SetArgs(normaliseArgs(args))
 	if err := root.Execute(); err != nil {
 		fmt.Fprintf(stderr, "moetrain: %v\n", err)
 		var ee *exitError

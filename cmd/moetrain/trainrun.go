@@ -40,6 +40,7 @@ type trainRun struct {
 	entropy       float64              // the data's unigram entropy, for the last line; 0: not known
 	out           string
 	resume, force bool
+	resumeFrom    string                      // the step directory to resume from; "": the latest
 	model         *layers.Model               // nil: a fresh model from cfg
 	optState      map[string]*autograd.Tensor // nil: a fresh optimizer
 	extras        func(stepDir string) error  // further files in every checkpoint (a LoRA adapter)
@@ -110,7 +111,7 @@ func (r trainRun) execute(cmd *cobra.Command) error {
 // model from the configuration), logging to w.
 func (r trainRun) options(w io.Writer, m *layers.Model) train.Options {
 	return train.Options{
-		Config: r.cfg, RunDir: r.out, Resume: r.resume, Force: r.force, Log: w,
+		Config: r.cfg, RunDir: r.out, Resume: r.resume, ResumeFrom: r.resumeFrom, Force: r.force, Log: w,
 		Train: r.batches(), Val: r.val, Model: m, OptimizerState: r.optState,
 		CheckpointExtras: r.extras,
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"math"
@@ -18,7 +19,8 @@ func newUpcycleCommand() *cobra.Command {
 	var cf configFlags
 	var from []string
 	var out string
-	var resume, force bool
+	var resume resumeMode
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "upcycle",
 		Short: "Turn a dense checkpoint into an MoE model (sparse upcycling), then train it",
@@ -45,13 +47,13 @@ train.steps exactly like pretrain: progress, metrics, checkpoints, Ctrl-C and --
   moetrain upcycle --resume --out runs/upcycled --set train.steps=2000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validateRunFlags("upcycle", out, resume, force); err != nil {
+			if err := validateRunFlags("upcycle", out, resume.on(), force); err != nil {
 				return err
 			}
 			w := cmd.OutOrStdout()
 			flags := setFlags(cmd, map[string]string{"data": "data.path"})
-			if resume {
-				return resumeUpcycle(cmd, cf, flags, out)
+			if resume.on() {
+				return resumeUpcycle(cmd, cf, flags, out, resume)
 			}
 			if len(from) == 0 {
 				return fmt.Errorf("upcycle: --from is required: the dense checkpoint (or HuggingFace directory) to upcycle; --resume continues an upcycled run instead")
@@ -92,17 +94,22 @@ train.steps exactly like pretrain: progress, metrics, checkpoints, Ctrl-C and --
 	cmd.Flags().StringArrayVar(&from, "from", nil, "dense checkpoint or HuggingFace Llama directory to upcycle (btx: once per source)")
 	cmd.Flags().String("data", "", "training data (default: the source configuration's data.path, or --config's)")
 	cmd.Flags().StringVarP(&out, "out", "o", "", "run directory of the upcycled model")
-	cmd.Flags().BoolVar(&resume, "resume", false, "continue the upcycled run in OUT from its latest checkpoint (--from is not read)")
+	addResumeFlag(cmd, &resume, "continue the upcycled run in OUT from its latest checkpoint (--from is not read)")
 	cmd.Flags().BoolVar(&force, "force", false, "start over in an OUT that already holds a run, deleting its checkpoints and metrics")
 	cmd.MarkFlagRequired("out")
 	return cmd
 }
 
 // resumeUpcycle continues an upcycled run: its configuration is the one its
-// latest checkpoint saved, with what --config and --set change; its weights
-// and optimizer come from that checkpoint, so the sources are not read.
-func resumeUpcycle(cmd *cobra.Command, cf configFlags, flags map[string]string, out string) error {
-	cfg, err := cf.loadOverRun("upcycle", out, flags)
+// latest checkpoint (under --resume auto, the one resumed from) saved, with
+// what --config and --set change; its weights and optimizer come from that
+// checkpoint, so the sources are not read.
+func resumeUpcycle(cmd *cobra.Command, cf configFlags, flags map[string]string, out string, mode resumeMode) error {
+	from, err := resumeSource("upcycle", out, mode, cmd.ErrOrStderr())
+	if err != nil {
+		return err
+	}
+	cfg, err := cf.loadOverRun("upcycle", cmp.Or(from, out), flags)
 	if err != nil {
 		return err
 	}
@@ -110,7 +117,7 @@ func resumeUpcycle(cmd *cobra.Command, cf configFlags, flags map[string]string, 
 	if err != nil {
 		return err
 	}
-	return trainRun{command: "upcycle", cfg: cfg, out: out, resume: true}.withData(ds).execute(cmd)
+	return trainRun{command: "upcycle", cfg: cfg, out: out, resume: true, resumeFrom: from}.withData(ds).execute(cmd)
 }
 
 // printUpcycleSummary prints what was converted and the check of function
