@@ -8,8 +8,8 @@ package main
 // TestCheckpointInfo fail; rankPieces splitting expert tensors like the
 // others (ignoring expert_parallel) makes TestCheckpointReshard fail (the
 // rank files differ from the expert ranges); an off-by-one in the piece
-// ranges makes TestCheckpointReshard fail (CommitSharded refuses the gap or
-// Load differs); not carrying the blobs over makes TestCheckpointReshard fail.
+// ranges makes TestCheckpointReshard fail; not carrying the blobs over makes
+// TestCheckpointReshard fail.
 
 import (
 	"encoding/json"

@@ -6,7 +6,8 @@ package main
 // ResumeFrom from the trainer options makes TestResumeAuto fail (latest is
 // resolved again); normaliseArgs eating the word after --resume when it is a
 // flag makes TestNormaliseArgs fail; not stopping at "--" makes
-// TestNormaliseArgs fail.
+// TestNormaliseArgs fail; finetune loading the model of latest instead of
+// the checkpoint chosen makes TestResumeAutoUpcycleFinetune fail.
 
 import (
 	"bytes"
@@ -114,5 +115,53 @@ func TestNormaliseArgs(t *testing.T) {
 	var m resumeMode
 	if err := m.Set("sideways"); err == nil || !strings.Contains(err.Error(), "--resume auto") {
 		t.Errorf("--resume=sideways: %v, want an error naming the accepted values", err)
+	}
+}
+
+// corruptNewest flips a byte of the model file of the newest checkpoint of
+// runDir (a one-rank run) and returns that file.
+func corruptNewest(t *testing.T, runDir string) string {
+	t.Helper()
+	steps, err := checkpoint.Steps(runDir)
+	if err != nil || len(steps) < 2 {
+		t.Fatalf("want two checkpoints in %s: %v, %v", runDir, steps, err)
+	}
+	bad := filepath.Join(runDir, checkpoint.CheckpointsDir, checkpoint.StepDirName(steps[len(steps)-1]), checkpoint.ShardFile(checkpoint.GroupModel, 0))
+	b, err := os.ReadFile(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-1] ^= 0xff
+	if err := os.WriteFile(bad, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
+// TestResumeAutoUpcycleFinetune: upcycle and finetune take --resume auto
+// too, reading the configuration and model of the checkpoint they resume.
+func TestResumeAutoUpcycleFinetune(t *testing.T) {
+	up := filepath.Join(t.TempDir(), "up")
+	mustRun(t, "upcycle", "--from", trainedDense(t), "--out", up, "--set", "moe.num_experts=4", "--set", "train.steps=0")
+	mustRun(t, "upcycle", "--resume", "--out", up, "--set", "train.steps=2")
+	bad := corruptNewest(t, up)
+	if _, errs, code := run(t, "upcycle", "--resume", "--out", up, "--set", "train.steps=4"); code == 0 || !strings.Contains(errs, bad) {
+		t.Errorf("upcycle --resume with a corrupt latest: exit %d, %s", code, errs)
+	}
+	out, errs, code := run(t, "upcycle", "--resume", "auto", "--out", up, "--set", "train.steps=1")
+	if code != 0 || !strings.Contains(out, "resuming at step 0 of 1") || !strings.Contains(errs, bad) || !strings.Contains(errs, "RESUMING FROM") {
+		t.Errorf("upcycle --resume auto: exit %d:\n%s\n%s", code, out, errs)
+	}
+
+	ft := filepath.Join(t.TempDir(), "ft")
+	task, _ := taskFile(t, 50)
+	mustRun(t, append([]string{"finetune", "--from", trainedMoE(t), "--data", task, "--out", ft}, finetuneSets...)...)
+	bad = corruptNewest(t, ft)
+	if _, errs, code := run(t, "finetune", "--resume", "--out", ft, "--set", "train.steps=8"); code == 0 || !strings.Contains(errs, bad) {
+		t.Errorf("finetune --resume with a corrupt latest: exit %d, %s", code, errs)
+	}
+	out, errs, code = run(t, "finetune", "--resume=auto", "--out", ft, "--set", "train.steps=4")
+	if code != 0 || !strings.Contains(out, "resuming at step 3 of 4") || !strings.Contains(errs, bad) || !strings.Contains(errs, "RESUMING FROM") {
+		t.Errorf("finetune --resume auto: exit %d:\n%s\n%s", code, out, errs)
 	}
 }
