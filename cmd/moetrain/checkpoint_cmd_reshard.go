@@ -135,11 +135,16 @@ func reshardCheckpoint(in, out string, world, ep int) (dir string, err error) {
 // or its AdamW moment, the tensors split over the expert-parallel group.
 func isExpertTensor(name string) bool { return strings.Contains(name, ".experts.w") }
 
-// checkExpertSplit checks that ep divides every expert tensor's E.
+// checkExpertSplit checks that ep divides every expert tensor's E, and
+// that no tensor is empty (a sharded checkpoint lists a tensor by its
+// pieces, so an empty one would be lost).
 func checkExpertSplit(ck *checkpoint.Checkpoint, ep int) error {
 	for _, ts := range []map[string]*autograd.Tensor{ck.Model, ck.Optimizer} {
 		for _, name := range sortedNames(ts) {
 			t := ts[name]
+			if t.Len() == 0 {
+				return fmt.Errorf("tensor %q %v has no elements, which a sharded checkpoint cannot hold; this checkpoint stays in its own format", name, t.Shape())
+			}
 			if !isExpertTensor(name) || len(t.Shape()) == 0 {
 				continue
 			}

@@ -14,6 +14,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -277,6 +278,17 @@ func TestCheckpointReshard(t *testing.T) {
 	}
 	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
 		t.Errorf("a refused reshard left %s behind (%v)", fresh, err)
+	}
+	// An empty tensor cannot be held by pieces: refused, not dropped.
+	empty := *orig
+	empty.Model = maps.Clone(orig.Model)
+	empty.Model["extra.empty"] = autograd.New(autograd.Float32, 0, 4)
+	emptySrc := t.TempDir()
+	if _, err := checkpoint.Save(emptySrc, 8, &empty); err != nil {
+		t.Fatal(err)
+	}
+	if _, errs, code := run(t, "checkpoint", "reshard", "--in", emptySrc, "--out", fresh, "--set", "parallel.world_size=2"); code != 1 || !strings.Contains(errs, `"extra.empty"`) {
+		t.Errorf("reshard of a checkpoint with an empty tensor: exit %d: %s", code, errs)
 	}
 	for _, bad := range [][]string{{"--set", "parallel.world_size=4", "--set", "parallel.expert_parallel=3"}, {"--set", "train.steps=3"}, {}} {
 		args := append([]string{"checkpoint", "reshard", "--in", src, "--out", fresh}, bad...)
