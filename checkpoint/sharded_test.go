@@ -241,3 +241,32 @@ func TestShardedCommitWaits(t *testing.T) {
 		t.Errorf("latest is %s (%v), want step 1", dir, err)
 	}
 }
+
+// TestShardedCommitKeepsSuperseded: committing a step that already has a
+// directory (say a damaged one a resume passed over) moves the old one aside
+// instead of deleting it.
+func TestShardedCommitKeepsSuperseded(t *testing.T) {
+	runDir, _, _, _ := shardedFixture(t)
+	old, _ := Resolve(runDir)
+	marker := filepath.Join(old, "marker")
+	if err := os.WriteFile(marker, []byte("the old one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	x := autograd.FromSlice([]float32{1}, 1)
+	if err := BeginSharded(runDir, 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteShard(runDir, 5, 0, &Shard{Model: map[string]OwnedPiece{"x": {Shape: []int{1}, Data: x}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := CommitSharded(runDir, 5, &Checkpoint{}, Layout{WorldSize: 1, ExpertParallel: 1}, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := filepath.Glob(filepath.Join(runDir, CheckpointsDir, "superseded-step-00000005-*", "marker"))
+	if len(kept) != 1 {
+		t.Fatalf("the superseded step directory is gone (found %v)", kept)
+	}
+	if steps, err := Steps(runDir); err != nil || len(steps) != 1 || steps[0] != 5 {
+		t.Errorf("steps %v (%v), want [5]: the kept directory must not count as a step", steps, err)
+	}
+}

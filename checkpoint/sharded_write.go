@@ -166,7 +166,10 @@ const maxShardRecordBytes = 64 << 20
 // that their pieces tile every tensor, writes ck's blobs and extra files and
 // the manifest (ck's Config, Sampler, RNG, Metrics and Created; its Model and
 // Optimizer are not read), renames the pending directory to the step
-// directory and moves latest. It returns the step directory.
+// directory and moves latest; a step directory already there (a checkpoint
+// of this step from before a resume, perhaps a damaged one) is renamed to
+// superseded-step-XXXXXXXX-TIME beside it, never deleted. It returns the step
+// directory.
 func CommitSharded(runDir string, step int, ck *Checkpoint, layout Layout, wait time.Duration) (string, error) {
 	dir := PendingDir(runDir, step)
 	ckDir := filepath.Join(runDir, CheckpointsDir)
@@ -218,6 +221,12 @@ func CommitSharded(runDir string, step int, ck *Checkpoint, layout Layout, wait 
 	}
 	if err := writeManifest(dir, &m); err != nil {
 		return fail(err)
+	}
+	if isDir(final) { // a checkpoint of this step from before a resume (perhaps the damaged one --resume auto passed over): kept, aside
+		aside := filepath.Join(ckDir, fmt.Sprintf("superseded-%s-%d", StepDirName(step), time.Now().UnixNano()))
+		if err := os.Rename(final, aside); err != nil {
+			return fail(err)
+		}
 	}
 	if err := replaceDir(dir, final); err != nil {
 		return fail(err)
