@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -69,7 +70,7 @@ func TestShardedRoundTrip(t *testing.T) {
 	}
 	for name, want := range map[string]*autograd.Tensor{"w": w, "b": b} {
 		got := ck.Model[name]
-		if got == nil || !equalInts(got.Shape(), want.Shape()) || got.DType() != want.DType() {
+		if got == nil || !slices.Equal(got.Shape(), want.Shape()) || got.DType() != want.DType() {
 			t.Fatalf("%s: got %v", name, got)
 		}
 		for i := range want.Len() {

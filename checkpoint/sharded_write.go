@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -198,7 +199,7 @@ func CommitSharded(runDir string, step int, ck *Checkpoint, layout Layout, wait 
 		}
 		for name, tl := range rec.Tensors {
 			have, ok := m.Tensors[name]
-			if ok && (have.Group != tl.Group || have.DType != tl.DType || !equalInts(have.Shape, tl.Shape)) {
+			if ok && (have.Group != tl.Group || have.DType != tl.DType || !slices.Equal(have.Shape, tl.Shape)) {
 				return fail(fmt.Errorf("rank %d writes tensor %q as %s %s %v, another rank as %s %s %v", r, name, tl.Group, tl.DType, tl.Shape, have.Group, have.DType, have.Shape))
 			}
 			if !ok {
@@ -277,16 +278,4 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes", path, limit)
 	}
 	return io.ReadAll(io.LimitReader(f, limit))
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -109,11 +109,11 @@ func reshardCheckpoint(in, out string, world, ep int) (dir string, err error) {
 	if ck.Blobs, err = readBlobs(src); err != nil {
 		return "", err
 	}
-	extras, err := extraEntries(src)
+	extras, err := checkpoint.UnlistedEntries(src)
 	if err != nil {
 		return "", err
 	}
-	ck.Extras = func(dir string) error { return copyEntries(src, dir, extras) }
+	ck.Extras = func(dir string) error { return checkpoint.CopyEntries(src, dir, extras) }
 	defer func() {
 		if err != nil {
 			os.RemoveAll(out)

@@ -1,19 +1,17 @@
-package main
+package checkpoint
 
 import (
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-
-	"github.com/moetrain/moetrain/checkpoint"
 )
 
-// extraEntries returns the entries of stepDir that its manifest does not
+// UnlistedEntries returns the entries of stepDir that its manifest does not
 // list (a LoRA adapter directory, say), which a rewrite of the checkpoint
-// carries over as they are.
-func extraEntries(stepDir string) ([]string, error) {
-	m, err := checkpoint.ReadManifest(stepDir)
+// carries over as they are (CopyEntries).
+func UnlistedEntries(stepDir string) ([]string, error) {
+	m, err := ReadManifest(stepDir)
 	if err != nil {
 		return nil, err
 	}
@@ -23,17 +21,17 @@ func extraEntries(stepDir string) ([]string, error) {
 	}
 	var out []string
 	for _, de := range des {
-		if _, listed := m.Files[de.Name()]; !listed && de.Name() != checkpoint.ManifestFile {
+		if _, listed := m.Files[de.Name()]; !listed && de.Name() != ManifestFile {
 			out = append(out, de.Name())
 		}
 	}
 	return out, nil
 }
 
-// copyEntries copies the named entries of src (regular files and
+// CopyEntries copies the named entries of src (regular files and
 // directories, recursively) into dst, fsyncing every file and directory it
 // makes; anything else (a link, a device) is an error naming it.
-func copyEntries(src, dst string, names []string) error {
+func CopyEntries(src, dst string, names []string) error {
 	for _, name := range names {
 		from, to := filepath.Join(src, name), filepath.Join(dst, name)
 		st, err := os.Lstat(from)
@@ -68,10 +66,10 @@ func copyDir(from, to string) error {
 	for i, de := range des {
 		names[i] = de.Name()
 	}
-	if err := copyEntries(from, to, names); err != nil {
+	if err := CopyEntries(from, to, names); err != nil {
 		return err
 	}
-	return syncPath(to)
+	return syncDir(to)
 }
 
 // copyFileSynced copies regular file from to the new file to and fsyncs it.
@@ -94,22 +92,6 @@ func copyFileSynced(from, to string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("copy %s to %s: %w", from, to, err)
-	}
-	return nil
-}
-
-// syncPath fsyncs a directory so that the entries made in it are durable.
-func syncPath(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
 }
