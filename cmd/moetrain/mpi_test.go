@@ -80,6 +80,36 @@ func finalRun(t *testing.T, dir string) ([]float64, map[string][]float32) {
 	return losses, ws
 }
 
+// sameRun holds the run in dir to the reference's per-step losses and final
+// weights (relative L2 per tensor) within rel.
+func sameRun(t *testing.T, dir string, wantLoss []float64, wantW map[string][]float32, rel float64) {
+	t.Helper()
+	gotLoss, gotW := finalRun(t, dir)
+	if len(gotLoss) != len(wantLoss) {
+		t.Fatalf("%d logged steps, want %d", len(gotLoss), len(wantLoss))
+	}
+	for i := range wantLoss {
+		if math.Abs(gotLoss[i]-wantLoss[i]) > rel*math.Abs(wantLoss[i]) {
+			t.Errorf("step %d: loss %.8g, the reference's %.8g", i+1, gotLoss[i], wantLoss[i])
+		}
+	}
+	for name, w := range wantW {
+		g := gotW[name]
+		if len(g) != len(w) {
+			t.Errorf("final %s: %d values, want %d", name, len(g), len(w))
+			continue
+		}
+		var num, den float64
+		for i := range w {
+			num += (float64(g[i]) - float64(w[i])) * (float64(g[i]) - float64(w[i]))
+			den += float64(w[i]) * float64(w[i])
+		}
+		if den > 0 && math.Sqrt(num/den) > rel {
+			t.Errorf("final %s differs from the reference's by a relative %.2g", name, math.Sqrt(num/den))
+		}
+	}
+}
+
 // TestMPITrainingEqualsOneRank: 20 steps under mpirun at 2 processes (dp 2),
 // 2 (ep 2), 4 (dp 2 x ep 2) and 4 (ep 4) reproduce one rank's per-step losses
 // and final weights on the same global batch to 1e-4 relative.
@@ -107,28 +137,7 @@ func TestMPITrainingEqualsOneRank(t *testing.T) {
 			if n := strings.Count(out.String(), "done: "); n != 1 {
 				t.Errorf("%d ranks printed the result, want rank 0 alone:\n%s", n, out.String())
 			}
-			gotLoss, gotW := finalRun(t, dir)
-			if len(gotLoss) != len(wantLoss) {
-				t.Fatalf("%d logged steps, want %d", len(gotLoss), len(wantLoss))
-			}
-			for i := range wantLoss {
-				if math.Abs(gotLoss[i]-wantLoss[i]) > 1e-4*math.Abs(wantLoss[i]) {
-					t.Errorf("step %d: loss %.8g, one rank %.8g", i+1, gotLoss[i], wantLoss[i])
-				}
-			}
-			for name, w := range wantW {
-				g := gotW[name]
-				var num, den float64
-				for i := range w {
-					if i < len(g) {
-						num += (float64(g[i]) - float64(w[i])) * (float64(g[i]) - float64(w[i]))
-					}
-					den += float64(w[i]) * float64(w[i])
-				}
-				if len(g) != len(w) || den > 0 && math.Sqrt(num/den) > 1e-4 {
-					t.Errorf("final %s: %d values, relative difference %.2g from one rank's", name, len(g), math.Sqrt(num/den))
-				}
-			}
+			sameRun(t, dir, wantLoss, wantW, 1e-4)
 		})
 	}
 }
@@ -261,28 +270,7 @@ func TestMPIReshard(t *testing.T) {
 					t.Fatalf("mpirun: %v\n%s", err, out.String())
 				}
 			}
-			gotLoss, gotW := finalRun(t, dir)
-			if len(gotLoss) != len(wantLoss) {
-				t.Fatalf("%d logged steps, want %d", len(gotLoss), len(wantLoss))
-			}
-			for i := range wantLoss {
-				if math.Abs(gotLoss[i]-wantLoss[i]) > 1e-5*math.Abs(wantLoss[i]) {
-					t.Errorf("step %d: loss %.8g, uninterrupted %.8g", i+1, gotLoss[i], wantLoss[i])
-				}
-			}
-			for name, w := range wantW {
-				g := gotW[name]
-				var num, den float64
-				for i := range w {
-					if i < len(g) {
-						num += (float64(g[i]) - float64(w[i])) * (float64(g[i]) - float64(w[i]))
-					}
-					den += float64(w[i]) * float64(w[i])
-				}
-				if len(g) != len(w) || den > 0 && math.Sqrt(num/den) > 1e-5 {
-					t.Errorf("final %s: %d values, relative difference %.2g", name, len(g), math.Sqrt(num/den))
-				}
-			}
+			sameRun(t, dir, wantLoss, wantW, 1e-5)
 		})
 	}
 }
