@@ -217,7 +217,7 @@ func (t *Trainer) agreeStop(stop bool) (bool, error) {
 	if t.par == nil {
 		return stop, nil
 	}
-	flag := []float32{0}
+	flag := t.scalar(0)
 	if stop {
 		flag[0] = 1
 	}
@@ -307,7 +307,7 @@ func (t *Trainer) agreeSaved(err error) error {
 	if t.par == nil {
 		return err
 	}
-	flag := []float32{0}
+	flag := t.scalar(0)
 	if err != nil {
 		flag[0] = 1
 	}
@@ -385,4 +385,12 @@ func (t *Trainer) runStepRecovering() (sr *StepResult, err error) {
 		}
 	}()
 	return t.runStep()
+}
+
+// scalar returns the trainer's one-value buffer for a small collective (the
+// stop and save agreements, the shard norms) set to v: these run every step,
+// and a fresh slice handed to a Comm would be a heap allocation each time.
+func (t *Trainer) scalar(v float32) []float32 {
+	t.one[0] = v
+	return t.one[:]
 }

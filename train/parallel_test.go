@@ -87,7 +87,7 @@ func trainIn(t *testing.T, dir string, resume bool, stopAt, w, ep, steps int, se
 	off := false
 	var last *Trainer
 	opts := func(r int) (Options, error) {
-		o := Options{Config: c, RunDir: dir, Train: ds.TrainBatches(c), TTY: &off, Resume: resume}
+		o := Options{Config: c, RunDir: dir, Train: ds.TrainBatches(c), Val: ds.EvalSet(c), TTY: &off, Resume: resume}
 		if r == w-1 && stopAt > 0 {
 			o.OnStep = func(step int) {
 				if step == stopAt {
@@ -458,5 +458,39 @@ func TestShardedCheckpointReshards(t *testing.T) {
 			}
 			compareRuns(t, trainIn(t, dir, true, 0, l.w, l.ep, 5), want, 1e-5)
 		})
+	}
+}
+
+// TestParallelEvaluation: the ranks share out the validation windows (3
+// over 2 ranks: one rank runs a padding window whose targets are all
+// ignored, so that its expert exchanges match its peer's) and the summed
+// loss is the one-rank evaluation's. Mutations caught: the padding window
+// dropped (the ranks' exchanges disagree and the run fails); the padding
+// window's targets not ignored (its tokens count: the loss differs); the
+// loss sums not reduced (rank 0 reports its own windows only).
+func TestParallelEvaluation(t *testing.T) {
+	sets := []string{"data.val_fraction=0.05", "train.eval_every=2", "train.eval_batches=3"}
+	val := func(r parallelRun) []float64 {
+		recs, err := ReadMetrics(filepath.Join(r.dir, "metrics.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []float64
+		for _, rec := range recs {
+			if rec.ValLoss != nil {
+				out = append(out, *rec.ValLoss)
+			}
+		}
+		return out
+	}
+	want := val(trainLayout(t, 1, 1, 4, sets...))
+	got := val(trainLayout(t, 2, 2, 4, sets...))
+	if len(want) != 2 || len(got) != len(want) {
+		t.Fatalf("evaluations: one rank %v, two ranks %v", want, got)
+	}
+	for i := range want {
+		if !near(got[i], want[i], 1e-5) {
+			t.Errorf("evaluation %d: val loss %.8g at two ranks, %.8g at one", i+1, got[i], want[i])
+		}
 	}
 }

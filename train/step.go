@@ -154,7 +154,7 @@ func (t *Trainer) gradNorm(res *StepResult) (float64, error) {
 		return optim.GradNormOn(eng, t.params), nil
 	}
 	rep, shard := optim.GradNormOn(eng, t.replicated), optim.GradNormOn(eng, t.expertShard)
-	sq := []float32{float32(shard * shard)}
+	sq := t.scalar(float32(shard * shard))
 	if err := t.timed(res, func() error { return t.par.EP.AllReduce(sq, parallel.Sum) }); err != nil {
 		return 0, fmt.Errorf("summing the expert shards' gradient norms over the ranks: %w", err)
 	}

@@ -123,6 +123,7 @@ type Trainer struct {
 	par                     *Parallel
 	replicated, expertShard []*autograd.Tensor
 	figures, bucket         []float32
+	one                     [1]float32                  // scalar's buffer
 	dispatchers             []commTimer                 // the MoE layers' expert-parallel dispatchers
 	dispatchSeen            time.Duration               // their communication time already counted
 	pending                 *pendingSave                // the asynchronous save in flight (train.async_save)
