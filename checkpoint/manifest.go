@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -82,11 +81,15 @@ func (m *Metrics) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MaxManifestBytes bounds a manifest.json: it lists every file and every
+// tensor piece, a few hundred bytes each, so a larger file is not one.
+const MaxManifestBytes = 256 << 20
+
 // ReadManifest reads and checks the manifest.json of a step directory
 // without touching the tensor files.
 func ReadManifest(stepDir string) (*Manifest, error) {
 	path := filepath.Join(stepDir, ManifestFile)
-	b, err := os.ReadFile(path)
+	b, err := readBounded(path, MaxManifestBytes)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint manifest: %w", err)
 	}

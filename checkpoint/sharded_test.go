@@ -271,3 +271,24 @@ func TestShardedCommitKeepsSuperseded(t *testing.T) {
 		t.Errorf("steps %v (%v), want [5]: the kept directory must not count as a step", steps, err)
 	}
 }
+
+// TestManifestSizeBounded: a manifest.json past MaxManifestBytes (here a
+// sparse file) is refused before it is read, naming the file.
+func TestManifestSizeBounded(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), StepDirName(1))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, ManifestFile)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(MaxManifestBytes + 1); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if _, err := ReadManifest(dir); err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "at most") {
+		t.Fatalf("got %v, want a refusal naming %s", err, path)
+	}
+}

@@ -275,7 +275,7 @@ func readBounded(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if !st.Mode().IsRegular() || st.Size() > limit {
-		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes", path, limit)
+		return nil, fmt.Errorf("%s is not a regular file of at most %d bytes (a device, a pipe or an oversized file): use another checkpoint", path, limit)
 	}
 	return io.ReadAll(io.LimitReader(f, limit))
 }
