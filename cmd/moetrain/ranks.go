@@ -101,11 +101,7 @@ func (r trainRun) executeRanks(cmd *cobra.Command) error {
 		if rank < len(models) {
 			m = models[rank]
 		}
-		o := r.options(w, m)
-		if rank != 0 {
-			o.Force = false // rank 0 alone claims (and with --force clears) the run directory
-		}
-		return o, nil
+		return r.options(w, m), nil // rank 0 alone claims (with --force: clears) the run directory: train.New
 	}
 	var res *train.Result
 	rank := 0
